@@ -1,0 +1,79 @@
+# 重点项目调度督查平台 — the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Re-install when pyproject.toml changes, not on every run.
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+TEST_DB ?= tracker
+TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
+	REDIS_URL=redis://127.0.0.1:6379/1 \
+	SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz \
+	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
+	DEBUG=0 SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0
+# The embedded demo ignores any production settings in the caller's environment.
+DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DEBUG -u SECRET_KEY -u ALLOWED_HOSTS
+
+.PHONY: help install system-packages messages demo test lint bench run worker beat clean
+
+help:
+	@echo "make demo   – install, load the demo county and serve it at http://127.0.0.1:8000"
+	@echo "make test   – install, lint and run the whole test suite on PostgreSQL and Redis"
+	@echo "make bench  – benchmarks (docs/benchmarks.md)"
+	@echo "make run    – serve with the settings of the current environment"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: system-packages $(STAMP)
+
+# Debian packages the project needs: gettext (msgfmt) to compile the Chinese catalog.
+system-packages:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		echo "Installing gettext…"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
+
+messages: install
+	$(PY) manage.py compilemessages -l zh_Hans --ignore='.venv/*' -v 0
+
+demo: messages
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v 0
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	@echo "Serving the demo county at http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+test: messages lint
+	./scripts/ensure-services.sh $(TEST_DB)
+	$(TEST_ENV) $(VENV)/bin/pytest
+
+bench:
+	@echo "Benchmarks: not yet (they arrive with the [Rankings] issue; see docs/benchmarks.md)."
+
+run: messages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+worker: install
+	$(VENV)/bin/celery -A tracker worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A tracker beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,258 @@
+"""Django admin: how an administrator sets up a county (units, people, projects, targets).
+
+Project saves go through the services so the stage log, red-card rules and audit trail stay
+complete; due dates of existing milestones are changed in the workspace, where a reason is asked.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from projects import services
+from projects.models import (
+    FundingApplication,
+    Leader,
+    Membership,
+    Milestone,
+    MilestoneRevision,
+    ProgressReport,
+    Project,
+    ProjectFunding,
+    ProjectYearPlan,
+    ReportPhoto,
+    StageChange,
+    Tag,
+    Target,
+    Unit,
+)
+
+admin.site.site_header = _("Key Project Scheduling and Supervision Platform")
+admin.site.site_title = _("Platform administration")
+admin.site.index_title = _("County set-up")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Unit)
+class UnitAdmin(SimpleHistoryAdmin):
+    list_display = ["indented_name", "kind", "code", "sort_order", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "short_name", "code"]
+    autocomplete_fields = ["parent"]
+    inlines = [MembershipInline]
+
+    @admin.display(description=_("name"), ordering="path")
+    def indented_name(self, obj: Unit) -> str:
+        return "　" * obj.depth + obj.name
+
+
+@admin.register(Membership)
+class MembershipAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "unit", "role", "created_at"]
+    list_filter = ["role", "unit__kind"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "unit__name"]
+    autocomplete_fields = ["user", "unit"]
+
+
+@admin.register(Leader)
+class LeaderAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "title", "unit", "user", "sort_order", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "title"]
+    autocomplete_fields = ["unit", "user"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+class YearPlanInline(admin.TabularInline):
+    model = ProjectYearPlan
+    extra = 0
+
+
+class FundingInline(admin.TabularInline):
+    model = ProjectFunding
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+    fields = ["kind", "name", "due_date", "original_due_date", "done_date"]
+    readonly_fields = ["original_due_date"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # New milestones get a due date here; later changes need a reason (workspace).
+        return ["original_due_date", "due_date", "done_date"] if obj else self.readonly_fields
+
+
+class StageChangeInline(admin.TabularInline):
+    model = StageChange
+    extra = 0
+    can_delete = False
+    fields = ["from_stage", "to_stage", "changed_on", "actor", "note", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Project)
+class ProjectAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "name",
+        "lead_unit",
+        "category",
+        "level",
+        "stage",
+        "total_investment",
+        "red_card",
+    ]
+    list_filter = ["kind", "level", "category", "stage", "source", "is_private", "red_card"]
+    search_fields = ["name", "code", "owner"]
+    autocomplete_fields = [
+        "lead_unit",
+        "township",
+        "cooperating_units",
+        "lead_leader",
+        "co_leaders",
+        "parent",
+        "tags",
+    ]
+    list_select_related = ["lead_unit"]
+    readonly_fields = ["stage_changed_on", "version", "created_at", "updated_at", "created_by"]
+    inlines = [YearPlanInline, MilestoneInline, FundingInline, StageChangeInline]
+
+    def save_model(self, request, obj: Project, form, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            name: data[name]
+            for name in services.PROJECT_EDITABLE_FIELDS
+            if name in data and name not in {"lead_unit", "name", "category"}
+        }
+        if not change:
+            project = services.project_create(
+                actor=request.user,
+                lead_unit=data["lead_unit"],
+                name=data["name"],
+                category=data["category"],
+                stage=data["stage"],
+                **fields,
+            )
+        else:
+            changed = {
+                name: data[name]
+                for name in form.changed_data
+                if name in services.PROJECT_EDITABLE_FIELDS
+            }
+            project = services.project_update(project=obj, actor=request.user, **changed)
+            if "stage" in form.changed_data:
+                services.project_change_stage(
+                    project=project,
+                    to_stage=data["stage"],
+                    changed_on=timezone.localdate(),
+                    actor=request.user,
+                    note=str(_("Changed in the admin")),
+                )
+            if {"red_card", "red_card_reason"} & set(form.changed_data):
+                services.project_set_red_card(
+                    project=project,
+                    actor=request.user,
+                    red_card=data["red_card"],
+                    reason=data.get("red_card_reason", ""),
+                )
+        obj.pk = project.pk
+        obj.version = Project.objects.values_list("version", flat=True).get(pk=project.pk)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "project", "kind", "due_date", "done_date"]
+    list_filter = ["kind"]
+    search_fields = ["name", "project__name"]
+    autocomplete_fields = ["project"]
+    list_select_related = ["project"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["due_date", "original_due_date", "version"] if obj else ["version"]
+
+
+@admin.register(MilestoneRevision)
+class MilestoneRevisionAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "previous_due_date", "new_due_date", "reason", "actor"]
+    search_fields = ["milestone__name", "milestone__project__name"]
+    list_select_related = ["milestone__project", "actor"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReportPhotoInline(admin.TabularInline):
+    model = ReportPhoto
+    extra = 0
+    readonly_fields = ["taken_at", "latitude", "longitude", "uploaded_by", "uploaded_at"]
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(SimpleHistoryAdmin):
+    list_display = ["project", "period_key", "status", "investment", "deadline", "submitted_at"]
+    list_filter = ["status", "period_kind", "period_key"]
+    search_fields = ["project__name"]
+    list_select_related = ["project"]
+    autocomplete_fields = ["project"]
+    readonly_fields = [
+        "submitted_at",
+        "submitted_by",
+        "reviewed_at",
+        "reviewed_by",
+        "version",
+        "created_by",
+    ]
+    inlines = [ReportPhotoInline]
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ["project", "from_stage", "to_stage", "changed_on", "actor"]
+    list_filter = ["to_stage"]
+    search_fields = ["project__name"]
+    list_select_related = ["project", "actor"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProjectFunding)
+class ProjectFundingAdmin(SimpleHistoryAdmin):
+    list_display = ["project", "source", "planned", "arrived"]
+    list_filter = ["source"]
+    search_fields = ["project__name"]
+    autocomplete_fields = ["project"]
+    list_select_related = ["project"]
+
+
+@admin.register(FundingApplication)
+class FundingApplicationAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "unit", "year", "channel", "requested", "approved", "arrived", "status"]
+    list_filter = ["year", "channel", "status"]
+    search_fields = ["title", "unit__name"]
+    autocomplete_fields = ["unit", "project"]
+    list_select_related = ["unit"]
+
+
+@admin.register(Target)
+class TargetAdmin(SimpleHistoryAdmin):
+    list_display = ["unit", "year", "metric", "target_value", "actual_value"]
+    list_filter = ["year", "metric"]
+    search_fields = ["unit__name"]
+    autocomplete_fields = ["unit"]
+    list_select_related = ["unit"]

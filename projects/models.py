@@ -1,0 +1,980 @@
+"""The projects domain (DESIGN.md §2): units, people, projects and what is reported on them.
+
+Writes go through ``projects.services``; these classes hold fields, database constraints and
+chainable reads only. Money is in 万元 as Decimal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from tracker.periods import PERIOD_KIND_CHOICES
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0")
+
+
+def money_field(verbose_name: str, **kwargs) -> models.DecimalField:
+    kwargs.setdefault("default", ZERO)
+    return models.DecimalField(verbose_name, **MONEY, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Units and people
+# ---------------------------------------------------------------------------------------------
+
+
+class UnitKind(models.TextChoices):
+    CITY = "city", _("city")
+    COUNTY = "county", _("county")
+    TOWNSHIP = "township", _("township")
+    VILLAGE = "village", _("village")
+    DEPARTMENT = "department", _("department")
+    ZONE = "zone", _("zone or park")
+    TEAM = "team", _("task team")
+
+
+class UnitQuerySet(models.QuerySet["Unit"]):
+    def subtree(self, unit: Unit, *, include_self: bool = True) -> UnitQuerySet:
+        qs = self.filter(path__startswith=unit.path)
+        return qs if include_self else qs.exclude(pk=unit.pk)
+
+    def active(self) -> UnitQuerySet:
+        return self.filter(is_active=True)
+
+
+class Unit(models.Model):
+    """One node of the organisation tree.
+
+    ``path`` is a materialised path of primary keys ("/1/7/42/") kept by ``save``: a subtree is
+    one indexed ``LIKE '/1/7/%'`` query on any database, with no recursive SQL.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    short_name = models.CharField(_("short name"), max_length=30, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=UnitKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(_("tree path"), max_length=255, editable=False, db_index=True)
+    depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
+    code = models.CharField(_("code"), max_length=30, blank=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = UnitQuerySet.as_manager()
+    # path and depth are derived; a new unit's placeholder path must not reach the history.
+    history = HistoricalRecords(excluded_fields=["path", "depth"])
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="unit_unique_name_per_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="unit_unique_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+    def clean(self) -> None:
+        if self.parent_id and self.pk:
+            if self.parent_id == self.pk or (
+                self.parent is not None and self.parent.path.startswith(self.path or "\0")
+            ):
+                raise ValidationError(
+                    {"parent": _("A unit cannot be placed under itself or its own sub-unit.")}
+                )
+
+    def save(self, *args, **kwargs) -> None:
+        old_path = self.path
+        parent_path = self.parent.path if self.parent_id else "/"
+        if self.pk is None:
+            self.path = f"{parent_path}~/"  # placeholder until the primary key exists
+            super().save(*args, **kwargs)
+            self.path = f"{parent_path}{self.pk}/"
+            self.depth = self.path.count("/") - 2
+            type(self).objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
+            return
+        self.path = f"{parent_path}{self.pk}/"
+        self.depth = self.path.count("/") - 2
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            # The unit moved: rewrite the paths of its whole subtree in one statement.
+            delta = self.depth - (old_path.count("/") - 2)
+            type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(self.path), Substr("path", len(old_path) + 1)),
+                depth=F("depth") + delta,
+            )
+
+    def ancestors(self, *, include_self: bool = False) -> UnitQuerySet:
+        ids = [int(part) for part in self.path.strip("/").split("/") if part]
+        if not include_self:
+            ids = ids[:-1]
+        return Unit.objects.filter(pk__in=ids).order_by("depth")
+
+    def descendants(self, *, include_self: bool = False) -> UnitQuerySet:
+        return Unit.objects.subtree(self, include_self=include_self)
+
+    def contains(self, other: Unit) -> bool:
+        return other.path.startswith(self.path)
+
+
+class Role(models.TextChoices):
+    REPORTER = "reporter", _("reporter")
+    UNIT_HEAD = "unit_head", _("unit head")
+    SUPERVISOR = "supervisor", _("supervisor")
+    LEADER = "leader", _("leader")
+    ADMIN = "admin", _("administrator")
+
+
+class Membership(models.Model):
+    """A user's role in a unit; its scope is the unit's whole subtree."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "unit", "role"], name="membership_unique_user_unit_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.unit} · {self.get_role_display()}"
+
+
+class Leader(models.Model):
+    """A county leader (县长, 副县长…) who leads or co-leads projects (包联/挂点)."""
+
+    name = models.CharField(_("name"), max_length=50)
+    title = models.CharField(_("title"), max_length=100)
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("government unit"),
+        on_delete=models.PROTECT,
+        related_name="leaders",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leader_profile",
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("leader")
+        verbose_name_plural = _("leaders")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.title}）"
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects
+# ---------------------------------------------------------------------------------------------
+
+
+class ProjectKind(models.TextChoices):
+    PROJECT = "project", _("construction project")
+    TASK = "task", _("key task")
+
+
+class ProjectLevel(models.TextChoices):
+    NATIONAL = "national", _("national key project")
+    PROVINCIAL = "provincial", _("provincial key project")
+    CITY = "city", _("city key project")
+    COUNTY = "county", _("county key project")
+
+
+class Category(models.TextChoices):
+    TRANSPORT = "transport", _("transport")
+    WATER = "water", _("water conservancy")
+    INDUSTRY = "industry", _("industry")
+    AGRICULTURE = "agriculture", _("agriculture")
+    TOURISM = "tourism", _("culture and tourism")
+    LOGISTICS = "logistics", _("logistics")
+    LIVELIHOOD = "livelihood", _("social livelihood")
+    ECOLOGY = "ecology", _("ecology and environment")
+    URBAN = "urban", _("urban construction")
+    ENERGY = "energy", _("energy")
+    OTHER = "other", _("other")
+
+
+class Tier(models.TextChoices):
+    PRIMARY = "primary", _("primary industry")
+    SECONDARY = "secondary", _("secondary industry")
+    TERTIARY = "tertiary", _("tertiary industry")
+
+
+class BuildType(models.TextChoices):
+    NEW = "new", _("new build")
+    CONTINUED = "continued", _("continued build")
+    RESUMED = "resumed", _("resumed build")
+
+
+class Source(models.TextChoices):
+    GOVERNMENT = "government", _("government investment")
+    ATTRACTION = "attraction", _("investment attraction")
+    SOCIAL = "social", _("social investment")
+    PPP = "ppp", _("PPP")
+
+
+class Stage(models.TextChoices):
+    LEAD = "lead", _("lead")
+    NEGOTIATING = "negotiating", _("negotiating")
+    SIGNED = "signed", _("signed")
+    RESERVE = "reserve", _("reserve")
+    PREPARING = "preparing", _("preliminary work")
+    UNDER_CONSTRUCTION = "under_construction", _("under construction")
+    COMPLETED = "completed", _("completed")
+    OPERATING = "operating", _("in operation")
+    SUSPENDED = "suspended", _("suspended")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# The funnel in order; side states (suspended, cancelled) are outside it.
+STAGE_FUNNEL = [
+    Stage.LEAD,
+    Stage.NEGOTIATING,
+    Stage.SIGNED,
+    Stage.RESERVE,
+    Stage.PREPARING,
+    Stage.UNDER_CONSTRUCTION,
+    Stage.COMPLETED,
+    Stage.OPERATING,
+]
+STARTED_STAGES = [Stage.UNDER_CONSTRUCTION, Stage.COMPLETED, Stage.OPERATING]
+CLOSED_STAGES = [Stage.COMPLETED, Stage.OPERATING, Stage.CANCELLED]
+# Projects in these stages no longer owe progress reports.
+NOT_REPORTING_STAGES = [Stage.OPERATING, Stage.CANCELLED]
+
+
+class Tag(models.Model):
+    """A programme or label (三峡后续规划, 民生实事, 三年行动计划…)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("programme tag")
+        verbose_name_plural = _("programme tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectQuerySet(models.QuerySet["Project"]):
+    def visible_to(self, user) -> ProjectQuerySet:
+        from projects.selectors import project_visibility_filter
+
+        return self.filter(project_visibility_filter(user))
+
+    def in_unit_subtree(self, unit: Unit) -> ProjectQuerySet:
+        return self.filter(lead_unit__path__startswith=unit.path)
+
+    def reporting(self) -> ProjectQuerySet:
+        """Projects that owe a progress report every period."""
+        return self.exclude(stage__in=NOT_REPORTING_STAGES)
+
+    def with_related(self) -> ProjectQuerySet:
+        return self.select_related("lead_unit", "township", "lead_leader", "parent")
+
+
+class Project(models.Model):
+    code = models.CharField(_("project code"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=ProjectKind.choices, default=ProjectKind.PROJECT
+    )
+    level = models.CharField(
+        _("level"), max_length=12, choices=ProjectLevel.choices, default=ProjectLevel.COUNTY
+    )
+    category = models.CharField(_("category"), max_length=15, choices=Category.choices)
+    tier = models.CharField(_("industry tier"), max_length=10, choices=Tier.choices, blank=True)
+    build_type = models.CharField(
+        _("build type"), max_length=10, choices=BuildType.choices, blank=True
+    )
+    source = models.CharField(
+        _("investment source"), max_length=12, choices=Source.choices, blank=True
+    )
+    is_private = models.BooleanField(_("private investment"), default=False)
+    tags = models.ManyToManyField(Tag, verbose_name=_("programmes"), blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent project"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subprojects",
+    )
+    description = models.TextField(_("construction content and scale"), blank=True)
+
+    township = models.ForeignKey(
+        Unit,
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="located_projects",
+        limit_choices_to={"kind": UnitKind.TOWNSHIP},
+    )
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+
+    lead_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("responsible unit"),
+        on_delete=models.PROTECT,
+        related_name="led_projects",
+    )
+    cooperating_units = models.ManyToManyField(
+        Unit,
+        verbose_name=_("cooperating units"),
+        blank=True,
+        related_name="cooperating_projects",
+    )
+    lead_leader = models.ForeignKey(
+        Leader,
+        verbose_name=_("lead leader"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_projects",
+    )
+    co_leaders = models.ManyToManyField(
+        Leader, verbose_name=_("co-leaders"), blank=True, related_name="co_led_projects"
+    )
+    owner = models.CharField(_("project owner"), max_length=200, blank=True)
+    contractor = models.CharField(_("contractor"), max_length=200, blank=True)
+    supervising_engineer = models.CharField(_("supervising engineer"), max_length=200, blank=True)
+
+    total_investment = money_field(_("total investment (10k yuan)"))
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    stage_changed_on = models.DateField(_("stage changed on"), null=True, blank=True)
+
+    red_card = models.BooleanField(_("red card"), default=False)
+    red_card_reason = models.TextField(_("red card reason"), blank=True)
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ProjectQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[cooperating_units, co_leaders, tags])
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["-total_investment", "id"]
+        indexes = [
+            models.Index(fields=["stage"]),
+            models.Index(fields=["category"]),
+            models.Index(fields=["updated_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_investment__gte=0), name="project_total_investment_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(red_card=False) | ~Q(red_card_reason=""),
+                name="project_red_card_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="project_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="project_longitude_range",
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="project_unique_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.parent_id and self.pk and self.parent_id == self.pk:
+            errors["parent"] = _("A project cannot be its own parent.")
+        if self.parent is not None and self.parent.parent_id is not None:
+            errors["parent"] = _("Sub-projects cannot themselves have sub-projects.")
+        if self.red_card and not self.red_card_reason.strip():
+            errors["red_card_reason"] = _("A red card needs a reason.")
+        if self.township_id and self.township and self.township.kind != UnitKind.TOWNSHIP:
+            errors["township"] = _("Choose a township.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_started(self) -> bool:
+        return self.stage in STARTED_STAGES
+
+
+class ProjectYearPlan(models.Model):
+    """年度计划: a project's plan for one calendar year."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="year_plans"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    planned_investment = money_field(_("planned investment (10k yuan)"))
+    planned_start = models.DateField(_("planned start"), null=True, blank=True)
+    planned_completion = models.DateField(_("planned completion"), null=True, blank=True)
+    physical_target = models.TextField(_("annual construction content"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("annual plan")
+        verbose_name_plural = _("annual plans")
+        ordering = ["project", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "year"], name="year_plan_unique_year"),
+            models.CheckConstraint(
+                condition=Q(planned_investment__gte=0), name="year_plan_investment_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_start__isnull=True)
+                | Q(planned_completion__isnull=True)
+                | Q(planned_completion__gte=F("planned_start")),
+                name="year_plan_completion_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.year}"
+
+    def clean(self) -> None:
+        if (
+            self.planned_start
+            and self.planned_completion
+            and self.planned_completion < self.planned_start
+        ):
+            raise ValidationError(
+                {"planned_completion": _("The planned completion is before the planned start.")}
+            )
+
+
+class StageChange(models.Model):
+    """One step of a project through the stage funnel; the funnel counts come from this log."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(
+        _("from stage"), max_length=20, choices=Stage.choices, blank=True
+    )
+    to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
+    changed_on = models.DateField(_("date of change"))
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["project", "changed_on", "id"]
+        indexes = [models.Index(fields=["to_stage", "changed_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_stage=F("to_stage")), name="stage_change_changes_stage"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.from_stage or '—'} → {self.to_stage} ({self.changed_on})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Milestones
+# ---------------------------------------------------------------------------------------------
+
+
+class MilestoneKind(models.TextChoices):
+    APPROVAL = "approval", _("project approval")
+    FEASIBILITY = "feasibility", _("feasibility study approval")
+    LAND = "land", _("land pre-review and land procedures")
+    PLANNING = "planning", _("planning permits")
+    ENVIRONMENT = "environment", _("environmental assessment")
+    TENDERING = "tendering", _("tendering")
+    CONSTRUCTION_PERMIT = "construction_permit", _("construction permit")
+    START = "start", _("construction start")
+    MAIN_STRUCTURE = "main_structure", _("main structure completed")
+    ACCEPTANCE = "acceptance", _("completion acceptance")
+    OPERATION = "operation", _("put into operation")
+    CUSTOM = "custom", _("other")
+
+
+class MilestoneQuerySet(models.QuerySet["Milestone"]):
+    def open(self) -> MilestoneQuerySet:
+        return self.filter(done_date__isnull=True)
+
+    def overdue_on(self, day: dt.date) -> MilestoneQuerySet:
+        return self.open().filter(due_date__lt=day)
+
+
+class Milestone(models.Model):
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=MilestoneKind.choices, default=MilestoneKind.CUSTOM
+    )
+    name = models.CharField(_("name"), max_length=100)
+    due_date = models.DateField(_("due date"))
+    original_due_date = models.DateField(_("original due date"), editable=False)
+    done_date = models.DateField(_("date done"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = MilestoneQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["project", "due_date", "sort_order", "id"]
+        indexes = [models.Index(fields=["due_date", "done_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.original_due_date is None:
+            self.original_due_date = self.due_date
+        super().save(*args, **kwargs)
+
+    def is_overdue(self, on: dt.date) -> bool:
+        return self.done_date is None and self.due_date < on
+
+    def was_late(self) -> bool:
+        return self.done_date is not None and self.done_date > self.due_date
+
+
+class MilestoneRevision(models.Model):
+    """A change of a milestone's due date, with its reason (标明原因、修订时间)."""
+
+    milestone = models.ForeignKey(
+        Milestone, verbose_name=_("milestone"), on_delete=models.CASCADE, related_name="revisions"
+    )
+    previous_due_date = models.DateField(_("previous due date"))
+    new_due_date = models.DateField(_("new due date"))
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revised by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("revised at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("milestone revision")
+        verbose_name_plural = _("milestone revisions")
+        ordering = ["milestone", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="milestone_revision_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(previous_due_date=F("new_due_date")),
+                name="milestone_revision_changes_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone}: {self.previous_due_date} → {self.new_due_date}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress reports
+# ---------------------------------------------------------------------------------------------
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    APPROVED = "approved", _("approved")
+    RETURNED = "returned", _("returned")
+
+
+# Reports whose figures count in derived totals (year-to-date, cumulative).
+COUNTED_REPORT_STATUSES = [ReportStatus.SUBMITTED, ReportStatus.APPROVED]
+
+
+class ProgressReportQuerySet(models.QuerySet["ProgressReport"]):
+    def counted(self) -> ProgressReportQuerySet:
+        return self.filter(status__in=COUNTED_REPORT_STATUSES)
+
+
+class ProgressReport(models.Model):
+    """进度填报: one per project per reporting period."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="reports"
+    )
+    period_kind = models.CharField(_("period kind"), max_length=12, choices=PERIOD_KIND_CHOICES)
+    period_key = models.CharField(_("period"), max_length=12)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    deadline = models.DateField(_("deadline"))
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    investment = money_field(_("investment completed this period (10k yuan)"))
+    physical_progress = models.TextField(_("physical progress"), blank=True)
+    problems = models.TextField(_("problems"), blank=True)
+    next_steps = models.TextField(_("next steps"), blank=True)
+
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    return_reason = models.TextField(_("reason for return"), blank=True)
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ProgressReportQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["project", "-period_start"]
+        indexes = [
+            models.Index(fields=["period_key", "status"]),
+            models.Index(fields=["updated_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "period_key"], name="report_one_per_project_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(investment__gte=0), name="report_investment_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="report_period_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "returned"]) | Q(submitted_at__isnull=False),
+                name="report_submitted_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | ~Q(return_reason=""),
+                name="report_returned_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.period_key}"
+
+    @property
+    def is_late(self) -> bool:
+        """Submitted after its deadline (Asia/Shanghai dates)."""
+        from django.utils import timezone
+
+        return (
+            self.submitted_at is not None
+            and timezone.localtime(self.submitted_at).date() > self.deadline
+        )
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)
+
+
+def report_photo_path(instance: ReportPhoto, filename: str) -> str:
+    return f"reports/{instance.report.project_id}/{instance.report.period_key}/{filename}"
+
+
+class ReportPhoto(models.Model):
+    report = models.ForeignKey(
+        ProgressReport, verbose_name=_("progress report"), on_delete=models.CASCADE,
+        related_name="photos",
+    )
+    image = models.ImageField(_("photo"), upload_to=report_photo_path)
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report photo")
+        verbose_name_plural = _("report photos")
+        ordering = ["report", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Funding and targets
+# ---------------------------------------------------------------------------------------------
+
+
+class FundingSource(models.TextChoices):
+    CENTRAL_BUDGET = "central_budget", _("central budget investment")
+    SPECIAL_BOND = "special_bond", _("special-purpose bonds")
+    GENERAL_BOND = "general_bond", _("general bonds")
+    UPPER_SPECIAL = "upper_special", _("higher-level special funds")
+    COUNTY_FISCAL = "county_fiscal", _("county finance")
+    BANK_LOAN = "bank_loan", _("bank loans")
+    SELF_RAISED = "self_raised", _("self-raised by the enterprise")
+    SOCIAL = "social", _("social capital / PPP")
+
+
+class ProjectFunding(models.Model):
+    """Planned and arrived money for one project from one source."""
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="funding"
+    )
+    source = models.CharField(_("funding source"), max_length=20, choices=FundingSource.choices)
+    planned = money_field(_("planned (10k yuan)"))
+    arrived = money_field(_("arrived (10k yuan)"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("project funding")
+        verbose_name_plural = _("project funding")
+        ordering = ["project", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "source"], name="funding_unique_source"),
+            models.CheckConstraint(
+                condition=Q(planned__gte=0) & Q(arrived__gte=0), name="funding_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.get_source_display()}"
+
+
+class ApplicationStatus(models.TextChoices):
+    PREPARING = "preparing", _("preparing")
+    SUBMITTED = "submitted", _("submitted")
+    APPROVED = "approved", _("approved")
+    ARRIVED = "arrived", _("funds arrived")
+    REJECTED = "rejected", _("not approved")
+
+
+class FundingApplication(models.Model):
+    """向上争取: a unit's application for money from a higher level."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="funding_applications"
+    )
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("project"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="funding_applications",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    title = models.CharField(_("title"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=20, choices=FundingSource.choices)
+    policy_basis = models.TextField(_("policy basis"), blank=True)
+    requested = money_field(_("requested (10k yuan)"))
+    approved = money_field(_("approved (10k yuan)"))
+    arrived = money_field(_("arrived (10k yuan)"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ApplicationStatus.choices,
+        default=ApplicationStatus.PREPARING,
+    )
+    applied_on = models.DateField(_("applied on"), null=True, blank=True)
+    approved_on = models.DateField(_("approved on"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("funding application")
+        verbose_name_plural = _("funding applications")
+        ordering = ["-year", "unit", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested__gte=0) & Q(approved__gte=0) & Q(arrived__gte=0),
+                name="application_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TargetMetric(models.TextChoices):
+    FUNDING = "funding", _("upward funding won")
+    ATTRACTION_SIGNED = "attraction_signed", _("investment attraction signed")
+    ATTRACTION_ARRIVED = "attraction_arrived", _("investment funds arrived")
+    FIXED_ASSET = "fixed_asset", _("fixed-asset investment")
+    PROJECTS_STARTED = "projects_started", _("projects started")
+    PROJECTS_SIGNED = "projects_signed", _("projects signed")
+
+
+COUNT_METRICS = {TargetMetric.PROJECTS_STARTED, TargetMetric.PROJECTS_SIGNED}
+
+
+class Target(models.Model):
+    """目标任务: what a unit must achieve in a year on one metric, and what it has so far."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="targets"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    metric = models.CharField(_("metric"), max_length=20, choices=TargetMetric.choices)
+    target_value = models.DecimalField(_("target"), **MONEY)
+    actual_value = money_field(_("achieved so far"))
+    note = models.TextField(_("note"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        ordering = ["-year", "unit", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "year", "metric"], name="target_unique_unit_year_metric"
+            ),
+            models.CheckConstraint(condition=Q(target_value__gt=0), name="target_positive"),
+            models.CheckConstraint(
+                condition=Q(actual_value__gte=0), name="target_actual_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.year} · {self.get_metric_display()}"
+
+    @property
+    def measure(self) -> str:
+        return str(_("projects")) if self.metric in COUNT_METRICS else str(_("10k yuan"))
+
+    @property
+    def completion_rate(self) -> Decimal:
+        return self.actual_value / self.target_value if self.target_value else ZERO
+
+    @property
+    def is_zero(self) -> bool:
+        """未破零: nothing achieved yet."""
+        return self.actual_value == 0

@@ -1,0 +1,553 @@
+"""The only write path of the projects domain.
+
+Each service is a keyword-only function ``<entity>_<action>(*, ..., actor)`` that checks the
+actor's rights by unit scope, validates (``full_clean``) and saves inside one transaction, and
+records who did it, in the model's own fields and in its audit history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from projects import selectors
+from projects.models import (
+    FundingApplication,
+    Milestone,
+    MilestoneRevision,
+    ProgressReport,
+    Project,
+    ProjectFunding,
+    ProjectYearPlan,
+    ReportStatus,
+    Source,
+    Stage,
+    StageChange,
+    Tag,
+    Target,
+    Unit,
+)
+from tracker import periods
+
+
+class VersionConflict(Exception):
+    """Someone else saved the object since the actor loaded it; nothing was written."""
+
+    def __init__(self, instance: models.Model, expected: int) -> None:
+        self.instance = instance
+        self.expected = expected
+        super().__init__(
+            _(
+                "This record was changed by someone else (version %(current)d, you edited "
+                "version %(expected)d). Reload it and apply your change again."
+            )
+            % {"current": instance.version, "expected": expected}
+        )
+
+
+def _deny(message: str) -> PermissionDenied:
+    return PermissionDenied(message)
+
+
+def _save(instance: models.Model, actor, **kwargs: Any) -> None:
+    instance.full_clean()
+    instance._history_user = actor  # read by django-simple-history
+    instance.save(**kwargs)
+
+
+def _check_version(instance: models.Model, expected_version: int | None) -> None:
+    if expected_version is not None and instance.version != expected_version:
+        raise VersionConflict(instance, expected_version)
+
+
+def _lock(model: type[models.Model], pk: int) -> Any:
+    return model.objects.select_for_update().get(pk=pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects
+# ---------------------------------------------------------------------------------------------
+
+PROJECT_EDITABLE_FIELDS = frozenset(
+    {
+        "code",
+        "name",
+        "kind",
+        "level",
+        "category",
+        "tier",
+        "build_type",
+        "source",
+        "is_private",
+        "parent",
+        "description",
+        "township",
+        "location",
+        "latitude",
+        "longitude",
+        "lead_unit",
+        "lead_leader",
+        "owner",
+        "contractor",
+        "supervising_engineer",
+        "total_investment",
+    }
+)
+PROJECT_M2M_FIELDS = frozenset({"cooperating_units", "co_leaders", "tags"})
+
+
+def initial_stage_for(source: str) -> Stage:
+    """Investment-attraction projects enter the funnel at 线索, all others at 储备."""
+    return Stage.LEAD if source == Source.ATTRACTION else Stage.RESERVE
+
+
+def _check_fields(fields: Iterable[str]) -> None:
+    unknown = set(fields) - PROJECT_EDITABLE_FIELDS - PROJECT_M2M_FIELDS
+    if unknown:
+        raise TypeError(f"not editable through project services: {sorted(unknown)}")
+
+
+def _set_m2m(project: Project, values: dict[str, Any]) -> None:
+    for name in PROJECT_M2M_FIELDS & values.keys():
+        getattr(project, name).set(values[name])
+
+
+@transaction.atomic
+def project_create(
+    *,
+    actor,
+    lead_unit: Unit,
+    name: str,
+    category: str,
+    stage: str | None = None,
+    stage_date: dt.date | None = None,
+    **fields: Any,
+) -> Project:
+    _check_fields(fields)
+    if not selectors.has_role_over(actor, lead_unit, selectors.EDIT_ROLES):
+        raise _deny(_("You may not create projects for %(unit)s.") % {"unit": lead_unit})
+    m2m = {key: fields.pop(key) for key in list(fields) if key in PROJECT_M2M_FIELDS}
+    project = Project(lead_unit=lead_unit, name=name, category=category, **fields)
+    project.stage = stage or initial_stage_for(project.source)
+    project.stage_changed_on = stage_date or timezone.localdate()
+    project.created_by = actor
+    _save(project, actor)
+    _set_m2m(project, m2m)
+    StageChange.objects.create(
+        project=project,
+        from_stage="",
+        to_stage=project.stage,
+        changed_on=project.stage_changed_on,
+        actor=actor,
+        note=_("Project registered"),
+    )
+    return project
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, actor, expected_version: int | None = None, **changes: Any
+) -> Project:
+    """Change a project's descriptive fields. Stage and red card have their own services."""
+    _check_fields(changes)
+    project = _lock(Project, project.pk)
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    _check_version(project, expected_version)
+    new_lead = changes.get("lead_unit")
+    if new_lead is not None and new_lead != project.lead_unit:
+        if not selectors.has_role_over(actor, new_lead, selectors.EDIT_ROLES):
+            raise _deny(
+                _("You may not hand the project over to %(unit)s.") % {"unit": new_lead}
+            )
+    m2m = {key: changes.pop(key) for key in list(changes) if key in PROJECT_M2M_FIELDS}
+    for key, value in changes.items():
+        setattr(project, key, value)
+    project.version += 1
+    _save(project, actor)
+    _set_m2m(project, m2m)
+    return project
+
+
+@transaction.atomic
+def project_change_stage(
+    *, project: Project, to_stage: str, changed_on: dt.date, actor, note: str = ""
+) -> StageChange:
+    project = _lock(Project, project.pk)
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    if to_stage not in Stage.values:
+        raise ValidationError({"to_stage": _("Unknown stage.")})
+    if to_stage == project.stage:
+        raise ValidationError({"to_stage": _("The project is already at this stage.")})
+    if changed_on > timezone.localdate():
+        raise ValidationError({"changed_on": _("The date of a stage change cannot be in the future.")})
+    last = project.stage_changes.order_by("-changed_on", "-id").first()
+    if last is not None and changed_on < last.changed_on:
+        raise ValidationError(
+            {
+                "changed_on": _(
+                    "The date is before the last stage change (%(date)s)."
+                )
+                % {"date": last.changed_on.isoformat()}
+            }
+        )
+    change = StageChange.objects.create(
+        project=project,
+        from_stage=project.stage,
+        to_stage=to_stage,
+        changed_on=changed_on,
+        actor=actor,
+        note=note,
+    )
+    project.stage = to_stage
+    project.stage_changed_on = changed_on
+    project.version += 1
+    _save(project, actor)
+    return change
+
+
+@transaction.atomic
+def project_set_red_card(*, project: Project, actor, red_card: bool, reason: str = "") -> Project:
+    """亮红牌 / withdraw it: a supervisor's decision."""
+    project = _lock(Project, project.pk)
+    if not selectors.can_supervise(actor, project.lead_unit):
+        raise _deny(_("Only a supervisor may give or withdraw a red card."))
+    if red_card and not reason.strip():
+        raise ValidationError({"red_card_reason": _("A red card needs a reason.")})
+    project.red_card = red_card
+    project.red_card_reason = reason.strip() if red_card else ""
+    project.version += 1
+    _save(project, actor)
+    return project
+
+
+@transaction.atomic
+def year_plan_set(
+    *,
+    project: Project,
+    year: int,
+    actor,
+    planned_investment: Decimal,
+    planned_start: dt.date | None = None,
+    planned_completion: dt.date | None = None,
+    physical_target: str = "",
+) -> ProjectYearPlan:
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    plan = ProjectYearPlan.objects.filter(project=project, year=year).first() or ProjectYearPlan(
+        project=project, year=year
+    )
+    plan.planned_investment = planned_investment
+    plan.planned_start = planned_start
+    plan.planned_completion = planned_completion
+    plan.physical_target = physical_target
+    _save(plan, actor)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Milestones
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def milestone_create(
+    *, project: Project, actor, name: str, due_date: dt.date, kind: str = "custom",
+    sort_order: int = 0,
+) -> Milestone:
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    milestone = Milestone(
+        project=project, name=name, kind=kind, due_date=due_date, sort_order=sort_order
+    )
+    milestone.original_due_date = due_date
+    _save(milestone, actor)
+    return milestone
+
+
+@transaction.atomic
+def milestone_complete(
+    *, milestone: Milestone, done_date: dt.date, actor, expected_version: int | None = None
+) -> Milestone:
+    milestone = _lock(Milestone, milestone.pk)
+    if not selectors.can_edit_project(actor, milestone.project):
+        raise _deny(
+            _("You may not edit the project “%(project)s”.") % {"project": milestone.project}
+        )
+    _check_version(milestone, expected_version)
+    if milestone.done_date is not None:
+        raise ValidationError({"done_date": _("This milestone is already done.")})
+    if done_date > timezone.localdate():
+        raise ValidationError({"done_date": _("The date done cannot be in the future.")})
+    milestone.done_date = done_date
+    milestone.version += 1
+    _save(milestone, actor)
+    return milestone
+
+
+@transaction.atomic
+def milestone_revise(
+    *,
+    milestone: Milestone,
+    new_due_date: dt.date,
+    reason: str,
+    actor,
+    expected_version: int | None = None,
+) -> MilestoneRevision:
+    """Move a milestone's due date; the reason and the old date are kept for good."""
+    milestone = _lock(Milestone, milestone.pk)
+    if not selectors.can_edit_project(actor, milestone.project):
+        raise _deny(
+            _("You may not edit the project “%(project)s”.") % {"project": milestone.project}
+        )
+    _check_version(milestone, expected_version)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for changing the due date.")})
+    if milestone.done_date is not None:
+        raise ValidationError({"new_due_date": _("A milestone that is done cannot be revised.")})
+    if new_due_date == milestone.due_date:
+        raise ValidationError({"new_due_date": _("The new due date is the same as the old one.")})
+    revision = MilestoneRevision.objects.create(
+        milestone=milestone,
+        previous_due_date=milestone.due_date,
+        new_due_date=new_due_date,
+        reason=reason.strip(),
+        actor=actor,
+    )
+    milestone.due_date = new_due_date
+    milestone.version += 1
+    _save(milestone, actor)
+    return revision
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress reports
+# ---------------------------------------------------------------------------------------------
+
+REPORT_TEXT_FIELDS = ("physical_progress", "problems", "next_steps")
+
+
+@transaction.atomic
+def report_save(
+    *,
+    project: Project,
+    period: periods.Period,
+    actor,
+    investment: Decimal,
+    physical_progress: str = "",
+    problems: str = "",
+    next_steps: str = "",
+    expected_version: int | None = None,
+) -> ProgressReport:
+    """Create or update the draft report of ``project`` for ``period``."""
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not report on the project “%(project)s”.") % {"project": project})
+    if period.kind != selectors.report_period_kind():
+        raise ValidationError(
+            {
+                "period": _("Reports are written per %(kind)s.")
+                % {"kind": periods.PERIOD_KIND_LABELS[selectors.report_period_kind()]}
+            }
+        )
+    if period.start > timezone.localdate():
+        raise ValidationError({"period": _("A report cannot be written for a future period.")})
+    report = (
+        ProgressReport.objects.select_for_update()
+        .filter(project=project, period_key=period.key)
+        .first()
+    )
+    if report is None:
+        report = ProgressReport(
+            project=project,
+            period_kind=period.kind,
+            period_key=period.key,
+            period_start=period.start,
+            period_end=period.end,
+            deadline=selectors.report_deadline(period),
+            created_by=actor,
+        )
+    else:
+        _check_version(report, expected_version)
+        if not report.is_editable:
+            raise ValidationError(
+                _("A report that is %(status)s cannot be changed.")
+                % {"status": report.get_status_display()}
+            )
+        report.version += 1
+    report.investment = investment
+    report.physical_progress = physical_progress
+    report.problems = problems
+    report.next_steps = next_steps
+    try:
+        with transaction.atomic():
+            _save(report, actor)
+    except IntegrityError:
+        # Another request created this period's report between our read and our insert.
+        raise VersionConflict(
+            ProgressReport.objects.get(project=project, period_key=period.key), 0
+        ) from None
+    return report
+
+
+@transaction.atomic
+def report_submit(
+    *, report: ProgressReport, actor, expected_version: int | None = None
+) -> ProgressReport:
+    report = _lock(ProgressReport, report.pk)
+    if not selectors.can_edit_project(actor, report.project):
+        raise _deny(
+            _("You may not report on the project “%(project)s”.") % {"project": report.project}
+        )
+    _check_version(report, expected_version)
+    if not report.is_editable:
+        raise ValidationError(
+            _("A report that is %(status)s cannot be submitted.")
+            % {"status": report.get_status_display()}
+        )
+    report.status = ReportStatus.SUBMITTED
+    report.submitted_at = timezone.now()
+    report.submitted_by = actor
+    report.version += 1
+    _save(report, actor)
+    return report
+
+
+@transaction.atomic
+def report_approve(
+    *, report: ProgressReport, actor, expected_version: int | None = None
+) -> ProgressReport:
+    report = _lock(ProgressReport, report.pk)
+    if not selectors.can_review_reports(actor, report.project):
+        raise _deny(_("Only the unit head or a supervisor may approve this report."))
+    _check_version(report, expected_version)
+    if report.status != ReportStatus.SUBMITTED:
+        raise ValidationError(_("Only a submitted report can be approved."))
+    report.status = ReportStatus.APPROVED
+    report.reviewed_at = timezone.now()
+    report.reviewed_by = actor
+    report.return_reason = ""
+    report.version += 1
+    _save(report, actor)
+    return report
+
+
+@transaction.atomic
+def report_return(
+    *, report: ProgressReport, actor, reason: str, expected_version: int | None = None
+) -> ProgressReport:
+    report = _lock(ProgressReport, report.pk)
+    if not selectors.can_review_reports(actor, report.project):
+        raise _deny(_("Only the unit head or a supervisor may return this report."))
+    _check_version(report, expected_version)
+    if report.status != ReportStatus.SUBMITTED:
+        raise ValidationError(_("Only a submitted report can be returned."))
+    if not reason.strip():
+        raise ValidationError({"return_reason": _("Give the reason for returning the report.")})
+    report.status = ReportStatus.RETURNED
+    report.return_reason = reason.strip()
+    report.reviewed_at = timezone.now()
+    report.reviewed_by = actor
+    report.version += 1
+    _save(report, actor)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Funding and targets
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def funding_set(
+    *, project: Project, source: str, planned: Decimal, arrived: Decimal, actor
+) -> ProjectFunding:
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    funding = ProjectFunding.objects.filter(
+        project=project, source=source
+    ).first() or ProjectFunding(project=project, source=source)
+    funding.planned = planned
+    funding.arrived = arrived
+    _save(funding, actor)
+    return funding
+
+
+FUNDING_APPLICATION_FIELDS = frozenset(
+    {
+        "project",
+        "year",
+        "title",
+        "channel",
+        "policy_basis",
+        "requested",
+        "approved",
+        "arrived",
+        "status",
+        "applied_on",
+        "approved_on",
+        "note",
+    }
+)
+
+
+@transaction.atomic
+def funding_application_save(
+    *, actor, unit: Unit, application: FundingApplication | None = None, **fields: Any
+) -> FundingApplication:
+    unknown = set(fields) - FUNDING_APPLICATION_FIELDS
+    if unknown:
+        raise TypeError(f"not editable through funding_application_save: {sorted(unknown)}")
+    if not selectors.has_role_over(actor, unit, selectors.EDIT_ROLES):
+        raise _deny(_("You may not record funding applications for %(unit)s.") % {"unit": unit})
+    if application is None:
+        application = FundingApplication(unit=unit, created_by=actor)
+    elif not selectors.has_role_over(actor, application.unit, selectors.EDIT_ROLES):
+        raise _deny(
+            _("You may not record funding applications for %(unit)s.")
+            % {"unit": application.unit}
+        )
+    application.unit = unit
+    for key, value in fields.items():
+        setattr(application, key, value)
+    _save(application, actor)
+    return application
+
+
+@transaction.atomic
+def target_set(
+    *, actor, unit: Unit, year: int, metric: str, target_value: Decimal, note: str = ""
+) -> Target:
+    """Set a unit's yearly target: a supervisor's or an administrator's task."""
+    if not selectors.can_supervise(actor, unit):
+        raise _deny(_("Only a supervisor may set the targets of %(unit)s.") % {"unit": unit})
+    target = Target.objects.filter(unit=unit, year=year, metric=metric).first() or Target(
+        unit=unit, year=year, metric=metric
+    )
+    target.target_value = target_value
+    target.note = note
+    _save(target, actor)
+    return target
+
+
+@transaction.atomic
+def target_record_actual(*, target: Target, actual_value: Decimal, actor) -> Target:
+    """The unit reports what it has achieved against its target so far."""
+    target = _lock(Target, target.pk)
+    if not selectors.has_role_over(actor, target.unit, selectors.EDIT_ROLES):
+        raise _deny(_("You may not report for %(unit)s.") % {"unit": target.unit})
+    target.actual_value = actual_value
+    _save(target, actor)
+    return target
+
+
+def tags_by_name(names: Iterable[str]) -> list[Tag]:
+    return [Tag.objects.get_or_create(name=name.strip())[0] for name in names if name.strip()]
+

@@ -1,0 +1,7 @@
+from django.utils.translation import gettext_lazy as _
+
+SITE_NAME = _("Key Project Scheduling and Supervision Platform")
+
+
+def site(request) -> dict[str, object]:
+    return {"site_name": SITE_NAME}

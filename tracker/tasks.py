@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from tracker import health
+
+
+@shared_task(acks_late=True, ignore_result=False)
+def worker_heartbeat() -> str:
+    """Record that a worker is alive; /health/ reports how long ago this last ran."""
+    return health.record_worker_heartbeat().isoformat()
