@@ -242,7 +242,16 @@ class ProjectFundingAdmin(SimpleHistoryAdmin):
 
 @admin.register(FundingApplication)
 class FundingApplicationAdmin(SimpleHistoryAdmin):
-    list_display = ["title", "unit", "year", "channel", "requested", "approved", "arrived", "status"]
+    list_display = [
+        "title",
+        "unit",
+        "year",
+        "channel",
+        "requested",
+        "approved",
+        "arrived",
+        "status",
+    ]
     list_filter = ["year", "channel", "status"]
     search_fields = ["title", "unit__name"]
     autocomplete_fields = ["unit", "project"]

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from tracker.periods import PERIOD_KIND_CHOICES
@@ -85,9 +86,7 @@ class Unit(models.Model):
         verbose_name_plural = _("units")
         ordering = ["path"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["parent", "name"], name="unit_unique_name_per_parent"
-            ),
+            models.UniqueConstraint(fields=["parent", "name"], name="unit_unique_name_per_parent"),
             models.UniqueConstraint(
                 fields=["code"], condition=~Q(code=""), name="unit_unique_code"
             ),
@@ -95,19 +94,6 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def display_name(self) -> str:
-        return self.short_name or self.name
-
-    def clean(self) -> None:
-        if self.parent_id and self.pk:
-            if self.parent_id == self.pk or (
-                self.parent is not None and self.parent.path.startswith(self.path or "\0")
-            ):
-                raise ValidationError(
-                    {"parent": _("A unit cannot be placed under itself or its own sub-unit.")}
-                )
 
     def save(self, *args, **kwargs) -> None:
         old_path = self.path
@@ -129,6 +115,19 @@ class Unit(models.Model):
                 path=Concat(Value(self.path), Substr("path", len(old_path) + 1)),
                 depth=F("depth") + delta,
             )
+
+    def clean(self) -> None:
+        moved_under_itself = self.parent_id == self.pk or (
+            self.parent is not None and self.parent.path.startswith(self.path)
+        )
+        if self.pk and self.parent_id and moved_under_itself:
+            raise ValidationError(
+                {"parent": _("A unit cannot be placed under itself or its own sub-unit.")}
+            )
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
 
     def ancestors(self, *, include_self: bool = False) -> UnitQuerySet:
         ids = [int(part) for part in self.path.strip("/").split("/") if part]
@@ -266,7 +265,7 @@ class Source(models.TextChoices):
 
 
 class Stage(models.TextChoices):
-    LEAD = "lead", _("lead")
+    LEAD = "lead", pgettext_lazy("stage", "lead")
     NEGOTIATING = "negotiating", _("negotiating")
     SIGNED = "signed", _("signed")
     RESERVE = "reserve", _("reserve")
@@ -523,9 +522,7 @@ class StageChange(models.Model):
     project = models.ForeignKey(
         Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="stage_changes"
     )
-    from_stage = models.CharField(
-        _("from stage"), max_length=20, choices=Stage.choices, blank=True
-    )
+    from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
     changed_on = models.DateField(_("date of change"))
     note = models.TextField(_("note"), blank=True)
@@ -661,10 +658,10 @@ class MilestoneRevision(models.Model):
 
 
 class ReportStatus(models.TextChoices):
-    DRAFT = "draft", _("draft")
-    SUBMITTED = "submitted", _("submitted")
-    APPROVED = "approved", _("approved")
-    RETURNED = "returned", _("returned")
+    DRAFT = "draft", pgettext_lazy("report status", "draft")
+    SUBMITTED = "submitted", pgettext_lazy("report status", "submitted")
+    APPROVED = "approved", pgettext_lazy("report status", "approved")
+    RETURNED = "returned", pgettext_lazy("report status", "returned")
 
 
 # Reports whose figures count in derived totals (year-to-date, cumulative).
@@ -783,7 +780,9 @@ def report_photo_path(instance: ReportPhoto, filename: str) -> str:
 
 class ReportPhoto(models.Model):
     report = models.ForeignKey(
-        ProgressReport, verbose_name=_("progress report"), on_delete=models.CASCADE,
+        ProgressReport,
+        verbose_name=_("progress report"),
+        on_delete=models.CASCADE,
         related_name="photos",
     )
     image = models.ImageField(_("photo"), upload_to=report_photo_path)
@@ -858,11 +857,11 @@ class ProjectFunding(models.Model):
 
 
 class ApplicationStatus(models.TextChoices):
-    PREPARING = "preparing", _("preparing")
-    SUBMITTED = "submitted", _("submitted")
-    APPROVED = "approved", _("approved")
-    ARRIVED = "arrived", _("funds arrived")
-    REJECTED = "rejected", _("not approved")
+    PREPARING = "preparing", pgettext_lazy("funding application", "preparing")
+    SUBMITTED = "submitted", pgettext_lazy("funding application", "submitted")
+    APPROVED = "approved", pgettext_lazy("funding application", "approved")
+    ARRIVED = "arrived", pgettext_lazy("funding application", "funds arrived")
+    REJECTED = "rejected", pgettext_lazy("funding application", "not approved")
 
 
 class FundingApplication(models.Model):

@@ -150,10 +150,12 @@ def project_investment_totals(project: Project, as_of: dt.date) -> dict[str, Dec
     Derived from counted (submitted or approved) reports; never typed twice.
     """
     year_start = dt.date(as_of.year, 1, 1)
-    totals = ProgressReport.objects.counted().filter(
-        project=project, period_start__lte=as_of
-    ).aggregate(
-        cumulative=Sum("investment"),
-        year_to_date=Sum("investment", filter=Q(period_start__gte=year_start)),
+    totals = (
+        ProgressReport.objects.counted()
+        .filter(project=project, period_start__lte=as_of)
+        .aggregate(
+            cumulative=Sum("investment"),
+            year_to_date=Sum("investment", filter=Q(period_start__gte=year_start)),
+        )
     )
     return {key: value or ZERO for key, value in totals.items()}

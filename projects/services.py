@@ -162,11 +162,12 @@ def project_update(
         raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
     _check_version(project, expected_version)
     new_lead = changes.get("lead_unit")
-    if new_lead is not None and new_lead != project.lead_unit:
-        if not selectors.has_role_over(actor, new_lead, selectors.EDIT_ROLES):
-            raise _deny(
-                _("You may not hand the project over to %(unit)s.") % {"unit": new_lead}
-            )
+    if (
+        new_lead is not None
+        and new_lead != project.lead_unit
+        and not selectors.has_role_over(actor, new_lead, selectors.EDIT_ROLES)
+    ):
+        raise _deny(_("You may not hand the project over to %(unit)s.") % {"unit": new_lead})
     m2m = {key: changes.pop(key) for key in list(changes) if key in PROJECT_M2M_FIELDS}
     for key, value in changes.items():
         setattr(project, key, value)
@@ -188,14 +189,14 @@ def project_change_stage(
     if to_stage == project.stage:
         raise ValidationError({"to_stage": _("The project is already at this stage.")})
     if changed_on > timezone.localdate():
-        raise ValidationError({"changed_on": _("The date of a stage change cannot be in the future.")})
+        raise ValidationError(
+            {"changed_on": _("The date of a stage change cannot be in the future.")}
+        )
     last = project.stage_changes.order_by("-changed_on", "-id").first()
     if last is not None and changed_on < last.changed_on:
         raise ValidationError(
             {
-                "changed_on": _(
-                    "The date is before the last stage change (%(date)s)."
-                )
+                "changed_on": _("The date is before the last stage change (%(date)s).")
                 % {"date": last.changed_on.isoformat()}
             }
         )
@@ -260,7 +261,12 @@ def year_plan_set(
 
 @transaction.atomic
 def milestone_create(
-    *, project: Project, actor, name: str, due_date: dt.date, kind: str = "custom",
+    *,
+    project: Project,
+    actor,
+    name: str,
+    due_date: dt.date,
+    kind: str = "custom",
     sort_order: int = 0,
 ) -> Milestone:
     if not selectors.can_edit_project(actor, project):
@@ -511,8 +517,7 @@ def funding_application_save(
         application = FundingApplication(unit=unit, created_by=actor)
     elif not selectors.has_role_over(actor, application.unit, selectors.EDIT_ROLES):
         raise _deny(
-            _("You may not record funding applications for %(unit)s.")
-            % {"unit": application.unit}
+            _("You may not record funding applications for %(unit)s.") % {"unit": application.unit}
         )
     application.unit = unit
     for key, value in fields.items():
@@ -550,4 +555,3 @@ def target_record_actual(*, target: Target, actual_value: Decimal, actor) -> Tar
 
 def tags_by_name(names: Iterable[str]) -> list[Tag]:
     return [Tag.objects.get_or_create(name=name.strip())[0] for name in names if name.strip()]
-

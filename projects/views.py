@@ -41,6 +41,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "reports_by_status": [
             (label, reports.get(value, 0)) for value, label in ReportStatus.choices
         ],
-        "recent_projects": visible.with_related().order_by("-updated_at")[:10],
+        "recent_projects": visible.with_related().order_by("-updated_at", "-id")[:10],
     }
     return render(request, "projects/home.html", context)

@@ -4,4 +4,4 @@ SITE_NAME = _("Key Project Scheduling and Supervision Platform")
 
 
 def site(request) -> dict[str, object]:
-    return {"site_name": SITE_NAME}
+    return {"platform_name": SITE_NAME}

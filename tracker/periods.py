@@ -90,9 +90,7 @@ class Period:
                 iso = s.isocalendar()
                 return _("%(year)d week %(week)d") % {"year": iso.year, "week": iso.week}
             case PeriodKind.DEKAD:
-                part = [_("first dekad"), _("second dekad"), _("last dekad")][
-                    min(s.day // 10, 2)
-                ]
+                part = [_("first dekad"), _("second dekad"), _("last dekad")][min(s.day // 10, 2)]
                 return _("%(year)d-%(month)d %(part)s") % {
                     "year": s.year,
                     "month": s.month,

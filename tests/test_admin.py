@@ -1,0 +1,103 @@
+"""The Django admin, in Chinese, usable to set up a county."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from projects.models import Project, StageChange, Unit
+
+PROJECT_MODELS = [m for m in admin.site._registry if m._meta.app_label == "projects"]
+
+
+@pytest.fixture
+def admin_client_zh(client, county):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pass12345")
+    client.force_login(user)
+    return client
+
+
+def test_every_domain_model_is_in_the_admin():
+    names = {m.__name__ for m in PROJECT_MODELS}
+    assert names >= {
+        "Unit",
+        "Membership",
+        "Leader",
+        "Project",
+        "Milestone",
+        "MilestoneRevision",
+        "ProgressReport",
+        "ProjectFunding",
+        "FundingApplication",
+        "Target",
+        "StageChange",
+        "Tag",
+    }
+
+
+@pytest.mark.parametrize("model", PROJECT_MODELS, ids=lambda m: m.__name__)
+def test_admin_pages_open_in_chinese(admin_client_zh, project_a, model):
+    opts = model._meta
+    changelist = admin_client_zh.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    )
+    assert changelist.status_code == 200
+    assert "平台管理" in changelist.content.decode()
+    assert str(opts.verbose_name_plural) in changelist.content.decode()
+    add = admin_client_zh.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+    assert add.status_code in (200, 403)
+
+
+def test_admin_index_lists_the_domain_in_chinese(admin_client_zh):
+    page = admin_client_zh.get(reverse("admin:index")).content.decode()
+    for word in ("单位", "项目", "进度填报", "目标任务", "领导"):
+        assert word in page
+
+
+def test_project_created_in_the_admin_goes_through_the_services(admin_client_zh, unit_a):
+    response = admin_client_zh.post(
+        reverse("admin:projects_project_add"),
+        {
+            "name": "县城污水处理厂提标改造",
+            "kind": "project",
+            "level": "county",
+            "category": "ecology",
+            "source": "government",
+            "lead_unit": unit_a.pk,
+            "total_investment": "8600",
+            "stage": "reserve",
+            "year_plans-TOTAL_FORMS": "0",
+            "year_plans-INITIAL_FORMS": "0",
+            "milestones-TOTAL_FORMS": "0",
+            "milestones-INITIAL_FORMS": "0",
+            "funding-TOTAL_FORMS": "0",
+            "funding-INITIAL_FORMS": "0",
+            "stage_changes-TOTAL_FORMS": "0",
+            "stage_changes-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    project = Project.objects.get(name="县城污水处理厂提标改造")
+    assert project.created_by.username == "root"
+    assert StageChange.objects.filter(project=project, to_stage="reserve").exists()
+    assert project.history.get().history_user.username == "root"
+
+
+def test_units_can_be_built_in_the_admin(admin_client_zh, county):
+    response = admin_client_zh.post(
+        reverse("admin:projects_unit_add"),
+        {
+            "name": "新区管委会",
+            "kind": "zone",
+            "parent": county.pk,
+            "sort_order": "0",
+            "is_active": "on",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    zone = Unit.objects.get(name="新区管委会")
+    assert zone.path == f"{county.path}{zone.pk}/"
