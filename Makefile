@@ -18,7 +18,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
 # The embedded demo ignores any production settings in the caller's environment.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DEBUG -u SECRET_KEY -u ALLOWED_HOSTS
 
-.PHONY: help install system-packages messages demo test lint bench run worker beat clean
+.PHONY: help install system-packages messages messages-update demo test lint bench run worker beat clean
 
 help:
 	@echo "make demo   – install, load the demo county and serve it at http://127.0.0.1:8000"
@@ -46,6 +46,10 @@ system-packages:
 
 messages: install
 	$(PY) manage.py compilemessages -l zh_Hans --ignore='.venv/*' -v 0
+
+# Refresh the catalog after changing user-facing strings, then translate the new entries.
+messages-update: install
+	$(PY) manage.py makemessages -l zh_Hans --ignore='.venv/*' --ignore='tests/*' --no-location --no-wrap
 
 demo: messages
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput -v 0

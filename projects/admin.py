@@ -18,6 +18,7 @@ from projects.models import (
     Membership,
     Milestone,
     MilestoneRevision,
+    MilestoneTemplate,
     ProgressReport,
     Project,
     ProjectFunding,
@@ -265,3 +266,10 @@ class TargetAdmin(SimpleHistoryAdmin):
     search_fields = ["unit__name"]
     autocomplete_fields = ["unit"]
     list_select_related = ["unit"]
+
+
+@admin.register(MilestoneTemplate)
+class MilestoneTemplateAdmin(admin.ModelAdmin):
+    list_display = ["category", "name", "kind", "days_before_target"]
+    list_filter = ["category"]
+    search_fields = ["name"]

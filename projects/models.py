@@ -977,3 +977,29 @@ class Target(models.Model):
     def is_zero(self) -> bool:
         """未破零: nothing achieved yet."""
         return self.actual_value == 0
+
+
+class MilestoneTemplate(models.Model):
+    """One step of a category's standard schedule, laid out backward from a target date (倒排工期).
+
+    ``days_before_target`` is how long before the target date (e.g. the planned completion)
+    the step is due; the step with 0 is the target itself.
+    """
+
+    category = models.CharField(_("category"), max_length=15, choices=Category.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=MilestoneKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    days_before_target = models.PositiveIntegerField(_("days before the target date"))
+
+    class Meta:
+        verbose_name = _("milestone template")
+        verbose_name_plural = _("milestone templates")
+        ordering = ["category", "-days_before_target"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "name"], name="milestone_template_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} · {self.name}"

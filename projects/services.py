@@ -22,6 +22,7 @@ from projects.models import (
     FundingApplication,
     Milestone,
     MilestoneRevision,
+    MilestoneTemplate,
     ProgressReport,
     Project,
     ProjectFunding,
@@ -277,6 +278,33 @@ def milestone_create(
     milestone.original_due_date = due_date
     _save(milestone, actor)
     return milestone
+
+
+@transaction.atomic
+def milestones_plan_backward(*, project: Project, target_date: dt.date, actor) -> list[Milestone]:
+    """倒排工期: create the category's standard milestones, due backward from ``target_date``.
+
+    Steps whose name the project already has are skipped, so planning twice adds nothing.
+    """
+    if not selectors.can_edit_project(actor, project):
+        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    existing = set(project.milestones.values_list("name", flat=True))
+    created = []
+    templates = MilestoneTemplate.objects.filter(category=project.category)
+    for order, step in enumerate(templates):
+        if step.name in existing:
+            continue
+        created.append(
+            milestone_create(
+                project=project,
+                actor=actor,
+                name=step.name,
+                kind=step.kind,
+                due_date=target_date - dt.timedelta(days=step.days_before_target),
+                sort_order=order,
+            )
+        )
+    return created
 
 
 @transaction.atomic

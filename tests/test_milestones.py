@@ -114,3 +114,26 @@ def test_stale_version_is_refused(project_a, reporter_a):
         )
     milestone.refresh_from_db()
     assert milestone.due_date == dt.date(2026, 10, 31)
+
+
+def test_plan_backward_from_the_target_date(project_a, reporter_a):
+    created = services.milestones_plan_backward(
+        project=project_a, actor=reporter_a, target_date=dt.date(2028, 6, 30)
+    )
+    due = {m.name: m.due_date for m in created}
+    assert due["竣工验收"] == dt.date(2028, 6, 30)
+    assert due["开工"] == dt.date(2028, 6, 30) - dt.timedelta(days=420)
+    assert list(due.values()) == sorted(due.values())
+    again = services.milestones_plan_backward(
+        project=project_a, actor=reporter_a, target_date=dt.date(2029, 1, 1)
+    )
+    assert again == []
+    assert project_a.milestones.count() == len(created)
+
+
+def test_plan_backward_respects_scope(project_a, reporter_b):
+    with pytest.raises(PermissionDenied):
+        services.milestones_plan_backward(
+            project=project_a, actor=reporter_b, target_date=dt.date(2028, 6, 30)
+        )
+    assert not project_a.milestones.exists()
