@@ -22,6 +22,7 @@ from tracker.periods import PERIOD_KIND_CHOICES
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 
 
 def money_field(verbose_name: str, **kwargs) -> models.DecimalField:
@@ -318,8 +319,12 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return self.filter(lead_unit__path__startswith=unit.path)
 
     def reporting(self) -> ProjectQuerySet:
-        """Projects that owe a progress report every period."""
-        return self.exclude(stage__in=NOT_REPORTING_STAGES)
+        """Projects that owe a progress report every period.
+
+        A bundle (打捆项目) reports through its sub-projects, never itself.
+        """
+        bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
+        return self.exclude(stage__in=NOT_REPORTING_STAGES).exclude(pk__in=bundles)
 
     def with_related(self) -> ProjectQuerySet:
         return self.select_related("lead_unit", "township", "lead_leader", "parent")
@@ -399,6 +404,13 @@ class Project(models.Model):
     supervising_engineer = models.CharField(_("supervising engineer"), max_length=200, blank=True)
 
     total_investment = money_field(_("total investment (10k yuan)"))
+    prior_investment = money_field(
+        _("investment completed before tracking (10k yuan)"),
+        help_text=_(
+            "Completed before the first period reported on this platform; cumulative figures "
+            "start from it."
+        ),
+    )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     stage_changed_on = models.DateField(_("stage changed on"), null=True, blank=True)
 
@@ -432,6 +444,9 @@ class Project(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_investment__gte=0), name="project_total_investment_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(prior_investment__gte=0), name="project_prior_investment_non_negative"
             ),
             models.CheckConstraint(
                 condition=Q(red_card=False) | ~Q(red_card_reason=""),
@@ -694,6 +709,8 @@ class ProgressReport(models.Model):
     next_steps = models.TextField(_("next steps"), blank=True)
 
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # Timeliness is judged on the first submission: a correction after a return is not late.
+    first_submitted_at = models.DateTimeField(_("first submitted at"), null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("submitted by"),
@@ -764,10 +781,8 @@ class ProgressReport(models.Model):
         """Submitted after its deadline (Asia/Shanghai dates)."""
         from django.utils import timezone
 
-        return (
-            self.submitted_at is not None
-            and timezone.localtime(self.submitted_at).date() > self.deadline
-        )
+        first = self.first_submitted_at or self.submitted_at
+        return first is not None and timezone.localtime(first).date() > self.deadline
 
     @property
     def is_editable(self) -> bool:
@@ -919,6 +934,23 @@ class FundingApplication(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.arrived > self.approved and self.approved > 0:
+            errors["arrived"] = _("The amount arrived exceeds the amount approved.")
+        if self.status in (ApplicationStatus.APPROVED, ApplicationStatus.ARRIVED) and not (
+            self.approved > 0
+        ):
+            errors["approved"] = _("An approved application needs the approved amount.")
+        if self.status == ApplicationStatus.ARRIVED and not self.arrived > 0:
+            errors["arrived"] = _("Enter the amount that has arrived.")
+        if self.status == ApplicationStatus.PREPARING and (self.approved > 0 or self.arrived > 0):
+            errors["status"] = _("An application still being prepared has nothing approved.")
+        if self.applied_on and self.approved_on and self.approved_on < self.applied_on:
+            errors["approved_on"] = _("The approval date is before the application date.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class TargetMetric(models.TextChoices):

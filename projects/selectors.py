@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q, Sum
 
 from projects.models import (
+    CENT,
     ZERO,
     Membership,
     ProgressReport,
@@ -147,15 +148,28 @@ def report_initial(project: Project, period: periods.Period) -> dict[str, object
 def project_investment_totals(project: Project, as_of: dt.date) -> dict[str, Decimal]:
     """Year-to-date and cumulative completed investment up to the period containing ``as_of``.
 
-    Derived from counted (submitted or approved) reports; never typed twice.
+    Derived from counted (submitted or approved) reports, plus what was completed before
+    tracking began; a bundle's figures are those of its sub-projects. Never typed twice.
     """
     year_start = dt.date(as_of.year, 1, 1)
+    own_or_sub = Q(project=project) | Q(project__parent=project)
     totals = (
         ProgressReport.objects.counted()
-        .filter(project=project, period_start__lte=as_of)
+        .filter(own_or_sub, period_start__lte=as_of)
         .aggregate(
             cumulative=Sum("investment"),
             year_to_date=Sum("investment", filter=Q(period_start__gte=year_start)),
         )
     )
-    return {key: value or ZERO for key, value in totals.items()}
+    prior = Project.objects.filter(Q(pk=project.pk) | Q(parent=project)).aggregate(
+        prior=Sum("prior_investment")
+    )["prior"]
+    return {
+        "cumulative": _cents((totals["cumulative"] or ZERO) + (prior or ZERO)),
+        "year_to_date": _cents(totals["year_to_date"] or ZERO),
+    }
+
+
+def _cents(value: Decimal) -> Decimal:
+    # SQLite sums decimals as floats; round to the stored precision on every backend.
+    return Decimal(value).quantize(CENT)

@@ -99,6 +99,7 @@ PROJECT_EDITABLE_FIELDS = frozenset(
         "contractor",
         "supervising_engineer",
         "total_investment",
+        "prior_investment",
     }
 )
 PROJECT_M2M_FIELDS = frozenset({"cooperating_units", "co_leaders", "tags"})
@@ -393,6 +394,10 @@ def report_save(
         )
     if period.start > timezone.localdate():
         raise ValidationError({"period": _("A report cannot be written for a future period.")})
+    if project.subprojects.exists():
+        raise ValidationError(
+            _("“%(project)s” is a bundle: report on its sub-projects.") % {"project": project}
+        )
     report = (
         ProgressReport.objects.select_for_update()
         .filter(project=project, period_key=period.key)
@@ -448,6 +453,8 @@ def report_submit(
         )
     report.status = ReportStatus.SUBMITTED
     report.submitted_at = timezone.now()
+    if report.first_submitted_at is None:
+        report.first_submitted_at = report.submitted_at
     report.submitted_by = actor
     report.version += 1
     _save(report, actor)

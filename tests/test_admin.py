@@ -67,6 +67,7 @@ def test_project_created_in_the_admin_goes_through_the_services(admin_client_zh,
             "source": "government",
             "lead_unit": unit_a.pk,
             "total_investment": "8600",
+            "prior_investment": "0",
             "stage": "reserve",
             "year_plans-TOTAL_FORMS": "0",
             "year_plans-INITIAL_FORMS": "0",
@@ -101,3 +102,30 @@ def test_units_can_be_built_in_the_admin(admin_client_zh, county):
     assert response.status_code == 302
     zone = Unit.objects.get(name="新区管委会")
     assert zone.path == f"{county.path}{zone.pk}/"
+
+
+def test_memberships_are_set_on_the_user_page(admin_client_zh, unit_a):
+    user = get_user_model().objects.create_user("clerk", password="pass12345")
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    page = admin_client_zh.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        name: form.initial.get(name, "")
+        for name in ("username", "first_name", "last_name", "email", "date_joined_0")
+    }
+    data.update(
+        {
+            "username": "clerk",
+            "is_active": "on",
+            "date_joined_0": "2026-11-21",
+            "date_joined_1": "09:00:00",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-unit": unit_a.pk,
+            "memberships-0-role": "reporter",
+        }
+    )
+    response = admin_client_zh.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(user.memberships.values_list("unit__name", "role")) == [("交通运输局", "reporter")]

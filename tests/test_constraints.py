@@ -76,3 +76,36 @@ def test_revision_needs_reason(project_a):
             reason="",
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"approved": Decimal("100"), "arrived": Decimal("150"), "status": "arrived"}, "arrived"),
+        ({"status": "approved"}, "approved"),
+        ({"status": "arrived", "approved": Decimal("100")}, "arrived"),
+        ({"status": "preparing", "approved": Decimal("100")}, "status"),
+        (
+            {"applied_on": dt.date(2026, 5, 1), "approved_on": dt.date(2026, 4, 1)},
+            "approved_on",
+        ),
+    ],
+)
+def test_inconsistent_funding_applications_are_refused(unit_a, reporter_a, fields, field):
+    from django.core.exceptions import ValidationError
+
+    from projects import services
+    from projects.models import FundingApplication
+
+    with pytest.raises(ValidationError) as refused_:
+        services.funding_application_save(
+            actor=reporter_a,
+            unit=unit_a,
+            year=2026,
+            title="中央预算内投资申报",
+            channel="central_budget",
+            requested=Decimal("300"),
+            **fields,
+        )
+    assert field in refused_.value.message_dict
+    assert not FundingApplication.objects.exists()

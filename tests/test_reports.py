@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from projects import selectors, services
-from projects.models import ProgressReport, ReportStatus
+from projects.models import ProgressReport, Project, ReportStatus
 from tracker import periods
 
 OCTOBER = periods.parse("2026-10")
@@ -155,3 +155,36 @@ def test_concurrent_edit_is_refused(project_a, reporter_a):
         write(project_a, reporter_a, amount="320", expected_version=report.version)
     report.refresh_from_db()
     assert report.investment == Decimal("310")
+
+
+def test_timeliness_counts_the_first_submission(project_a, reporter_a, head_a):
+    with time_machine.travel(dt.datetime(2026, 10, 3, 9, tzinfo=dt.UTC), tick=False):
+        report = write(project_a, reporter_a, period=SEPTEMBER)
+        services.report_submit(report=report, actor=reporter_a)
+        services.report_return(report=report, actor=head_a, reason="缺少现场照片")
+    write(project_a, reporter_a, period=SEPTEMBER, amount="320")
+    services.report_submit(report=report, actor=reporter_a)  # 2026-11-21, after the deadline
+    report.refresh_from_db()
+    assert report.submitted_at.date() == dt.date(2026, 11, 21)
+    assert report.first_submitted_at.date() == dt.date(2026, 10, 3)
+    assert not report.is_late
+
+
+def test_a_bundle_reports_through_its_sub_projects(project_a, reporter_a, unit_a):
+    child = services.project_create(
+        actor=reporter_a,
+        lead_unit=unit_a,
+        name="子项目一",
+        category="transport",
+        parent=project_a,
+        prior_investment=Decimal("500"),
+    )
+    with pytest.raises(ValidationError, match="打捆项目"):
+        write(project_a, reporter_a)
+    assert project_a not in Project.objects.reporting()
+    assert child in Project.objects.reporting()
+    services.report_submit(report=write(child, reporter_a, amount="120.5"), actor=reporter_a)
+    assert selectors.project_investment_totals(project_a, dt.date(2026, 11, 21)) == {
+        "cumulative": Decimal("620.50"),
+        "year_to_date": Decimal("120.50"),
+    }
