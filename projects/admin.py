@@ -84,6 +84,7 @@ class MembershipAdmin(SimpleHistoryAdmin):
 @admin.register(Leader)
 class LeaderAdmin(SimpleHistoryAdmin):
     list_display = ["name", "title", "unit", "user", "sort_order", "is_active"]
+    list_select_related = ["unit", "user"]
     list_filter = ["is_active"]
     search_fields = ["name", "title"]
     autocomplete_fields = ["unit", "user"]
@@ -212,6 +213,10 @@ class MilestoneRevisionAdmin(admin.ModelAdmin):
     search_fields = ["milestone__name", "milestone__project__name"]
     list_select_related = ["milestone__project", "actor"]
 
+    # Revisions are written by milestone_revise, which also moves the due date.
+    def has_add_permission(self, request) -> bool:
+        return False
+
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
@@ -246,6 +251,10 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_filter = ["to_stage"]
     search_fields = ["project__name"]
     list_select_related = ["project", "actor"]
+
+    # The log is written by project_change_stage, which also moves the project.
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
