@@ -801,6 +801,7 @@ class ReportPhoto(models.Model):
         related_name="photos",
     )
     image = models.ImageField(_("photo"), upload_to=report_photo_path)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to=report_photo_path, blank=True)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
     latitude = models.DecimalField(
