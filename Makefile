@@ -14,11 +14,11 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
 	REDIS_URL=redis://127.0.0.1:6379/1 \
 	SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
-	DEBUG=0 SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0
+	DEBUG=0 SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 DATABASE_CONN_MAX_AGE=0
 # The embedded demo ignores any production settings in the caller's environment.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DEBUG -u SECRET_KEY -u ALLOWED_HOSTS
 
-.PHONY: help install system-packages messages messages-update demo test lint bench run worker beat clean
+.PHONY: help install system-packages test-packages messages messages-update demo test lint bench run worker beat clean
 
 help:
 	@echo "make demo   – install, load the demo county and serve it at http://127.0.0.1:8000"
@@ -37,12 +37,24 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: system-packages $(STAMP)
 
-# Debian packages the project needs: gettext (msgfmt) to compile the Chinese catalog.
-system-packages:
-	@command -v msgfmt >/dev/null 2>&1 || { \
-		echo "Installing gettext…"; \
+# Debian packages: gettext (msgfmt) for the Chinese catalog everywhere; for the browser tests,
+# chromium and a CJK font so that screenshots show Chinese.
+RUN_PACKAGES := gettext
+TEST_PACKAGES := gettext chromium fonts-noto-cjk
+define apt_install
+	@missing=""; for pkg in $(1); do \
+		dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+system-packages:
+	$(call apt_install,$(RUN_PACKAGES))
+
+test-packages:
+	$(call apt_install,$(TEST_PACKAGES))
 
 messages: install
 	$(PY) manage.py compilemessages -l zh_Hans --ignore='.venv/*' -v 0
@@ -62,7 +74,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
-test: messages lint
+test: test-packages messages lint
 	./scripts/ensure-services.sh $(TEST_DB)
 	$(TEST_ENV) $(VENV)/bin/pytest
 

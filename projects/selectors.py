@@ -124,6 +124,14 @@ def report_deadline(period: periods.Period) -> dt.date:
     return period.end + dt.timedelta(days=settings.TRACKER_REPORT_DEADLINE_DAYS)
 
 
+def due_report_period(today: dt.date) -> periods.Period:
+    """The period whose report is being written now: the earliest one that has started and
+    whose deadline has not passed (the previous period until its deadline, then the current)."""
+    current = periods.containing(report_period_kind(), today)
+    previous = current.previous()
+    return previous if report_deadline(previous) >= today else current
+
+
 def previous_report(project: Project, before: dt.date) -> ProgressReport | None:
     return (
         ProgressReport.objects.filter(project=project, period_start__lt=before)

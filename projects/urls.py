@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import detail, edit, home, lists, reports
+from projects.views import detail, edit, home, lists, photos, reports
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -21,6 +21,11 @@ urlpatterns = [
         name="milestone_revise",
     ),
     path("projects/<int:pk>/reports/<str:period>/", reports.report_form, name="report_form"),
+    path(
+        "photos/<int:pk>/<str:variant>/",
+        photos.report_photo,
+        name="report_photo",
+    ),
     path(
         "projects/<int:pk>/reports/<str:period>/review/",
         reports.report_review,

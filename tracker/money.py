@@ -11,7 +11,7 @@ TEN_THOUSAND = Decimal(10000)
 
 def format_wan(amount: Decimal | int | float | None) -> str:
     """ "1,160万元" below 1亿, "15.93亿元" from 1亿 on; "—" for no value."""
-    if amount is None:
+    if amount is None or amount == "":  # a template's missing value arrives as ""
         return "—"
     value = Decimal(amount)
     if abs(value) >= TEN_THOUSAND:
