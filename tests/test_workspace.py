@@ -353,3 +353,77 @@ def test_home_shows_due_reports_milestones_and_lights(client, reporter_a, projec
     assert reverse("report_form", args=[project_a.pk, "2026-11"]) in page
     assert 'class="light red"' in page  # overdue by more than 15 days
     assert Milestone.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "changed"),
+    [
+        ("reporter_b", 404, False),
+        ("leader", 403, False),
+        ("reporter_a", 302, True),
+        ("head_a", 302, True),
+        ("supervisor", 302, True),
+    ],
+)
+def test_action_matrix_stage_change(client, request, project_a, persona, status, changed):
+    login(client, request.getfixturevalue(persona))
+    response = client.post(
+        reverse("project_stage", args=[project_a.pk]),
+        {"to_stage": "preparing", "changed_on": "2026-11-21"},
+    )
+    assert response.status_code == status
+    project_a.refresh_from_db()
+    assert (project_a.stage == "preparing") is changed
+    assert StageChange.objects.filter(project=project_a).count() == (2 if changed else 1)
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        ("reporter_b", 404),
+        ("leader", 403),
+        ("reporter_a", 403),
+        ("head_a", 302),
+        ("supervisor", 302),
+    ],
+)
+def test_action_matrix_report_review(client, request, project_a, reporter_a, persona, status):
+    from tracker import periods
+
+    report = services.report_save(
+        project=project_a, period=periods.parse(OCT), actor=reporter_a, investment=Decimal(5)
+    )
+    services.report_submit(report=report, actor=reporter_a)
+    login(client, request.getfixturevalue(persona))
+    response = client.post(
+        reverse("report_review", args=[project_a.pk, OCT]),
+        {"decision": "approve", "version": 2},
+    )
+    assert response.status_code == status
+    report.refresh_from_db()
+    assert (report.status == ReportStatus.APPROVED) is (status == 302)
+
+
+def test_photos_are_served_only_within_scope(client, reporter_a, reporter_b, leader, project_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from projects import photos
+    from tracker import periods
+
+    report = services.report_save(
+        project=project_a, period=periods.parse(OCT), actor=reporter_a, investment=Decimal(5)
+    )
+    buffer = __import__("io").BytesIO()
+    Image.new("RGB", (640, 480), (10, 120, 60)).save(buffer, "JPEG")
+    photo = photos.report_photo_add(
+        report=report,
+        upload=SimpleUploadedFile("site.jpg", buffer.getvalue(), "image/jpeg"),
+        actor=reporter_a,
+    )
+    url = reverse("report_photo", args=[photo.pk, "thumb"])
+    assert client.get(url).status_code == 302  # anonymous → login
+    assert login(client, reporter_b).get(url).status_code == 404
+    response = login(client, leader).get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"  # a JPEG thumbnail
