@@ -108,51 +108,58 @@ def project_stage(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{project_url(pk)}#stage")
 
 
-@login_required
-@require_POST
-def milestone_complete(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
+def _milestone_action(request: HttpRequest, pk: int, milestone_pk: int, form_class, apply, done):
+    """Validate a milestone form and apply it through a service; report back on the page."""
     project = editable_project(request, pk)
     milestone = get_object_or_404(Milestone, pk=milestone_pk, project=project)
-    form = MilestoneCompleteForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.milestone_complete(
-                milestone=milestone,
-                done_date=form.cleaned_data["done_date"],
-                actor=request.user,
-                expected_version=form.cleaned_data["version"],
-            )
+            apply(milestone, form.cleaned_data)
         except (ValidationError, services.VersionConflict) as error:
             _flash_errors(request, error)
         else:
-            messages.success(request, _("The milestone is marked as done."))
+            messages.success(request, done)
     else:
         _flash_form_errors(request, form)
     return redirect(f"{project_url(pk)}#milestones")
+
+
+@login_required
+@require_POST
+def milestone_complete(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
+    return _milestone_action(
+        request,
+        pk,
+        milestone_pk,
+        MilestoneCompleteForm,
+        lambda milestone, data: services.milestone_complete(
+            milestone=milestone,
+            done_date=data["done_date"],
+            actor=request.user,
+            expected_version=data["version"],
+        ),
+        _("The milestone is marked as done."),
+    )
 
 
 @login_required
 @require_POST
 def milestone_revise(request: HttpRequest, pk: int, milestone_pk: int) -> HttpResponse:
-    project = editable_project(request, pk)
-    milestone = get_object_or_404(Milestone, pk=milestone_pk, project=project)
-    form = MilestoneReviseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.milestone_revise(
-                milestone=milestone,
-                new_due_date=form.cleaned_data["new_due_date"],
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                expected_version=form.cleaned_data["version"],
-            )
-        except (ValidationError, services.VersionConflict) as error:
-            _flash_errors(request, error)
-        else:
-            messages.success(request, _("The due date has been revised."))
-    else:
-        _flash_form_errors(request, form)
-    return redirect(f"{project_url(pk)}#milestones")
+    return _milestone_action(
+        request,
+        pk,
+        milestone_pk,
+        MilestoneReviseForm,
+        lambda milestone, data: services.milestone_revise(
+            milestone=milestone,
+            new_due_date=data["new_due_date"],
+            reason=data["reason"],
+            actor=request.user,
+            expected_version=data["version"],
+        ),
+        _("The due date has been revised."),
+    )
 
 
 def project_url(pk: int) -> str:
