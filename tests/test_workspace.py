@@ -127,9 +127,17 @@ def test_stage_change_and_milestones_through_the_page(client, reporter_a, projec
     response = client.post(
         reverse("milestone_revise", args=[project_a.pk, milestone.pk]),
         {"new_due_date": "2027-01-15", "reason": "", "version": 1},
-        follow=True,
     )
-    assert "请填写" in response.content.decode() or "必填" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 200 and "这个字段是必填项" in page
+    assert 'value="2027-01-15"' in page  # the date the user typed is kept
+    response = client.post(
+        reverse("project_stage", args=[project_a.pk]),
+        {"to_stage": "under_construction", "changed_on": "2026-11-25", "note": "提前录入"},
+    )
+    page = response.content.decode()
+    assert "不能晚于今天" in page and "提前录入" in page
+    assert not StageChange.objects.filter(project=project_a, to_stage="under_construction").exists()
     client.post(
         reverse("milestone_revise", args=[project_a.pk, milestone.pk]),
         {"new_due_date": "2027-01-15", "reason": "用地报批延后", "version": 1},

@@ -23,7 +23,17 @@ from tracker import periods
 
 @login_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    project = visible_project(request, pk)
+    return render_project_page(request, visible_project(request, pk))
+
+
+def render_project_page(
+    request: HttpRequest,
+    project,
+    *,
+    stage_form: StageForm | None = None,
+    milestone_form: tuple[int, str, object] | None = None,
+) -> HttpResponse:
+    """The project page; a form that failed is shown bound, with its errors and the input kept."""
     today = timezone.localdate()
     can_edit = selectors.can_edit_project(request.user, project)
     milestones = list(
@@ -65,12 +75,11 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "milestone": m,
                 "overdue": m.is_overdue(today),
                 "late": m.was_late(),
-                "complete_form": MilestoneCompleteForm(
-                    initial={"done_date": today, "version": m.version}
-                ),
-                "revise_form": MilestoneReviseForm(
-                    initial={"new_due_date": m.due_date, "version": m.version}
-                ),
+                "complete_form": _bound(milestone_form, m.pk, "complete")
+                or MilestoneCompleteForm(initial={"done_date": today, "version": m.version}),
+                "revise_form": _bound(milestone_form, m.pk, "revise")
+                or MilestoneReviseForm(initial={"new_due_date": m.due_date, "version": m.version}),
+                "open": milestone_form is not None and milestone_form[0] == m.pk,
             }
             for m in milestones
         ],
@@ -87,11 +96,18 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "funding_arrived": sum((f.arrived for f in funding), Decimal(0)),
         "photos": [photo for report in reports for photo in report.photos.all()],
         "history": audit.history_entries(project),
-        "stage_form": StageForm(project=project) if can_edit else None,
+        "stage_form": (stage_form or StageForm(project=project)) if can_edit else None,
+        "stage_form_open": stage_form is not None,
         "due_period": due_period,
         "is_bundle": project.subprojects.exists(),
     }
     return render(request, "projects/project_detail.html", context)
+
+
+def _bound(milestone_form, pk: int, kind: str):
+    if milestone_form is not None and milestone_form[0] == pk and milestone_form[1] == kind:
+        return milestone_form[2]
+    return None
 
 
 def _with_running_totals(reports: list[ProgressReport], prior: Decimal) -> list[dict]:

@@ -14,6 +14,7 @@ from projects import audit, selectors, services
 from projects.forms import MilestoneCompleteForm, MilestoneReviseForm, ProjectForm, StageForm
 from projects.models import Milestone, Project
 from projects.views.access import editable_project
+from projects.views.detail import render_project_page
 
 
 def add_service_errors(form, error: ValidationError) -> None:
@@ -100,29 +101,31 @@ def project_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _flash_errors(request, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The stage has been changed."))
-    else:
-        _flash_form_errors(request, form)
-    return redirect(f"{project_url(pk)}#stage")
+            return redirect(f"{project_url(pk)}#stage")
+    return render_project_page(request, project, stage_form=form)
 
 
-def _milestone_action(request: HttpRequest, pk: int, milestone_pk: int, form_class, apply, done):
-    """Validate a milestone form and apply it through a service; report back on the page."""
+def _milestone_action(
+    request: HttpRequest, pk: int, milestone_pk: int, kind: str, form_class, apply, done
+) -> HttpResponse:
+    """Validate a milestone form and apply it through a service; on error show it again."""
     project = editable_project(request, pk)
     milestone = get_object_or_404(Milestone, pk=milestone_pk, project=project)
     form = form_class(request.POST)
     if form.is_valid():
         try:
             apply(milestone, form.cleaned_data)
-        except (ValidationError, services.VersionConflict) as error:
-            _flash_errors(request, error)
+        except services.VersionConflict as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            add_service_errors(form, error)
         else:
             messages.success(request, done)
-    else:
-        _flash_form_errors(request, form)
-    return redirect(f"{project_url(pk)}#milestones")
+            return redirect(f"{project_url(pk)}#milestones")
+    return render_project_page(request, project, milestone_form=(milestone.pk, kind, form))
 
 
 @login_required
@@ -132,6 +135,7 @@ def milestone_complete(request: HttpRequest, pk: int, milestone_pk: int) -> Http
         request,
         pk,
         milestone_pk,
+        "complete",
         MilestoneCompleteForm,
         lambda milestone, data: services.milestone_complete(
             milestone=milestone,
@@ -150,6 +154,7 @@ def milestone_revise(request: HttpRequest, pk: int, milestone_pk: int) -> HttpRe
         request,
         pk,
         milestone_pk,
+        "revise",
         MilestoneReviseForm,
         lambda milestone, data: services.milestone_revise(
             milestone=milestone,
@@ -166,18 +171,3 @@ def project_url(pk: int) -> str:
     from django.urls import reverse
 
     return reverse("project_detail", args=[pk])
-
-
-def _flash_errors(request: HttpRequest, error: Exception) -> None:
-    if isinstance(error, ValidationError):
-        for text in error.messages:
-            messages.error(request, text)
-    else:
-        messages.error(request, str(error))
-
-
-def _flash_form_errors(request: HttpRequest, form) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for text in errors:
-            messages.error(request, f"{label}：{text}" if label else text)
