@@ -6,15 +6,17 @@ complete; due dates of existing milestones are changed in the workspace, where a
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from projects import services
+from projects import services, tokens
 from projects.models import (
+    ApiToken,
     FundingApplication,
     Leader,
     Membership,
@@ -301,3 +303,83 @@ class MilestoneTemplateAdmin(admin.ModelAdmin):
     list_display = ["category", "name", "kind", "days_before_target"]
     list_filter = ["category"]
     search_fields = ["name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created through ``token_create``: the secret is shown once, in a message."""
+
+    list_display = [
+        "name",
+        "user",
+        "display_prefix",
+        "write",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["write", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "write", "expires_at"]
+        return [
+            "user",
+            "name",
+            "display_prefix",
+            "write",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A token's owner, scope and expiry are fixed: make a new one rather than widen it.
+        if obj is None:
+            return []
+        return [f for f in self.get_fields(request, obj) if f != "name"]
+
+    @admin.display(description=_("token"))
+    def display_prefix(self, obj: ApiToken) -> str:
+        return f"trk_{obj.prefix}…"
+
+    def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        token, secret = tokens.token_create(
+            user=data["user"],
+            name=data["name"],
+            write=data["write"],
+            expires_at=data.get("expires_at"),
+            actor=request.user,
+        )
+        obj.pk = token.pk
+        obj.prefix = token.prefix
+        obj.token_hash = token.token_hash
+        obj.created_at = token.created_at
+        obj._state.adding = False
+        messages.warning(
+            request,
+            _("Copy the new API token now, it will not be shown again: %(secret)s")
+            % {"secret": secret},
+        )
+
+    @admin.action(description=_("Revoke the selected API tokens"))
+    def revoke(self, request, queryset) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            tokens.token_revoke(token=token, actor=request.user)
+            count += 1
+        messages.success(
+            request,
+            ngettext("%(count)d API token revoked.", "%(count)d API tokens revoked.", count)
+            % {"count": count},
+        )

@@ -1075,3 +1075,52 @@ class MilestoneTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} · {self.name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# API tokens
+# ---------------------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A user's token for programs calling the REST API (``Authorization: Bearer <token>``).
+
+    Only the sha256 of the secret is stored; ``prefix`` (its first characters) is kept in clear
+    so a person can tell tokens apart and the lookup is an indexed query. Created and revoked
+    through ``projects.tokens``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=8, db_index=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    write = models.BooleanField(_("read-write"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope(self) -> str:
+        return "read-write" if self.write else "read"
+
+    def is_active(self, now: dt.datetime | None = None) -> bool:
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > now

@@ -7,6 +7,7 @@ broker. Outside DEBUG, SECRET_KEY and ALLOWED_HOSTS have no defaults.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "simple_history",
+    # Not "rest_framework": its zh_Hans catalog would override Django's own translations of form
+    # errors on every page ("This field is required."); the API renders JSON only and needs no
+    # DRF templates or static files.
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tracker",
     "projects",
     "supervision",
@@ -205,6 +212,51 @@ TRACKER_REPORT_CADENCE = env_choice(
     "TRACKER_REPORT_CADENCE", "month", {"week", "dekad", "half_month", "month"}
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
+
+# REST API (docs/api.md). Bearer first: its authenticate_header makes "not logged in" a 401.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "projects.api.authentication.BearerTokenAuthentication",
+        "projects.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "projects.api.permissions.TokenScopePermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "projects.api.permissions.TokenRateThrottle",
+        "projects.api.permissions.AnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("API_RATE_TOKEN") or "600/minute",
+        "anon": env_str("API_RATE_ANONYMOUS") or "60/minute",
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
+    # Times in the current time zone (Asia/Shanghai), so with a +08:00 offset.
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", _rate):
+        raise ImproperlyConfigured(f"API rate for {_scope!r} must look like 600/minute: {_rate!r}")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Key Project Scheduling and Supervision Platform API",
+    "DESCRIPTION": "REST API of the county key-project tracker. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Government intranets have no internet: Swagger UI is served from our static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from projects.views import account
 from tracker import views
 
 urlpatterns = [
@@ -13,7 +14,10 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", account.api_tokens, name="api_tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("admin/", admin.site.urls),
+    path("api/", include("projects.api.urls")),
     path("health/", views.health, name="health"),
     path("", include("projects.urls")),
 ]

@@ -1,0 +1,88 @@
+"""Every API error is JSON: ``{"code": …, "message": …, "details": {…}}``, never an HTML page.
+
+``code`` is stable for programs; ``message`` is for people, translated from an English msgid;
+``details`` maps field names to messages for invalid input.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger("django.request")
+
+
+def _default_messages() -> dict[str, str]:
+    return {
+        "not_authenticated": _("Authentication is required: log in or send an API token."),
+        "authentication_failed": _("Authentication failed."),
+        "permission_denied": _("You do not have permission to do this."),
+        "not_found": _("Not found, or not in your scope."),
+        "method_not_allowed": _("This method is not allowed here."),
+        "not_acceptable": _("The requested response format is not available."),
+        "unsupported_media_type": _("The request body format is not supported."),
+        "parse_error": _("The request body could not be parsed."),
+        "invalid": _("The request is not valid."),
+        "server_error": _("An internal error occurred. It has been logged."),
+    }
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict[str, object]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response:
+    response = exception_handler(exc, context)
+    if response is None:
+        # An unexpected error: log it with its traceback and still answer in JSON.
+        request = context.get("request")
+        logger.error(
+            "Internal Server Error: %s",
+            getattr(request, "path", "?"),
+            exc_info=exc,
+            extra={"status_code": 500, "request": getattr(request, "_request", None)},
+        )
+        set_rollback()
+        return Response(
+            error_body("server_error", _default_messages()["server_error"]),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    messages = _default_messages()
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        response.data = error_body("invalid", messages["invalid"], details)
+        return response
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 0)
+        message = _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": wait}
+        response.data = error_body("throttled", message, {"retry_after": wait})
+        return response
+    if isinstance(exc, exceptions.APIException):
+        code = _code_of(exc)
+        message = str(exc.detail)
+        if message == str(exc.default_detail) or code == "method_not_allowed":
+            message = messages.get(code, message)
+        response.data = error_body(code, message)
+        return response
+    # Django's Http404 and PermissionDenied, converted by DRF.
+    code = "not_found" if response.status_code == 404 else "permission_denied"
+    response.data = error_body(code, messages[code])
+    return response
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any path under /api/ that matches no endpoint."""
+    return JsonResponse(
+        error_body("not_found", _("There is no API endpoint at this address.")), status=404
+    )
