@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Concat, Substr
+from django.db.models.functions import Concat, Now, Substr
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -77,6 +77,7 @@ class Unit(models.Model):
     code = models.CharField(_("code"), max_length=30, blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = UnitQuerySet.as_manager()
     # path and depth are derived; a new unit's placeholder path must not reach the history.
@@ -115,6 +116,7 @@ class Unit(models.Model):
             type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
                 path=Concat(Value(self.path), Substr("path", len(old_path) + 1)),
                 depth=F("depth") + delta,
+                updated_at=Now(),
             )
 
     def clean(self) -> None:
@@ -203,6 +205,7 @@ class Leader(models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
 
@@ -1124,3 +1127,27 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+# ---------------------------------------------------------------------------------------------
+# Tombstones
+# ---------------------------------------------------------------------------------------------
+
+
+class Tombstone(models.Model):
+    """That an object was deleted: written by ``projects.signals`` so API mirrors can follow.
+
+    Only the model name and the id are kept: a tombstone reveals nothing else of the object.
+    """
+
+    model = models.CharField(_("model"), max_length=40, db_index=True)
+    object_id = models.BigIntegerField(_("object id"))
+    deleted_at = models.DateTimeField(_("deleted at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("tombstone")
+        verbose_name_plural = _("tombstones")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id}"

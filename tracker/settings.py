@@ -256,6 +256,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models share field names ("kind", "source", "stage"): one enum name per choice set.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "projects.models.UnitKind",
+        "ProjectKindEnum": "projects.models.ProjectKind",
+        "MilestoneKindEnum": "projects.models.MilestoneKind",
+        "InvestmentSourceEnum": "projects.models.Source",
+        "FundingSourceEnum": "projects.models.FundingSource",
+        "StageEnum": "projects.models.Stage",
+    },
 }
 
 LOGGING = {

@@ -6,13 +6,25 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from projects.api import errors, views
+from projects.api import errors, resources, views
 
 router = SimpleRouter()
-router.register("units", views.UnitViewSet, basename="api-unit")
+router.register("units", resources.UnitSyncViewSet, basename="api-unit")
+router.register("leaders", resources.LeaderViewSet, basename="api-leader")
+router.register("projects", resources.ProjectViewSet, basename="api-project")
+router.register("milestones", resources.MilestoneViewSet, basename="api-milestone")
+router.register("progress-reports", resources.ProgressReportViewSet, basename="api-report")
+router.register("project-funding", resources.ProjectFundingViewSet, basename="api-funding")
+router.register(
+    "funding-applications", resources.FundingApplicationViewSet, basename="api-application"
+)
+router.register("targets", resources.TargetViewSet, basename="api-target")
+router.register("stage-changes", resources.StageChangeViewSet, basename="api-stage-change")
+router.register("tombstones", resources.TombstoneViewSet, basename="api-tombstone")
 
 v1 = [
     path("me/", views.me, name="api-me"),
+    path("oc4ids/", resources.Oc4idsView.as_view(), name="api-oc4ids"),
     *router.urls,
 ]
 

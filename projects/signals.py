@@ -1,0 +1,46 @@
+"""Tombstones: a row per deleted object, so a mirror pulling /api/v1/ learns of deletions.
+
+``post_delete`` also fires for objects removed by a cascade (a project's milestones, reports
+and funding), since Django does not fast-delete models that have receivers.
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from projects.models import (
+    FundingApplication,
+    Leader,
+    Milestone,
+    ProgressReport,
+    Project,
+    ProjectFunding,
+    Target,
+    Tombstone,
+    Unit,
+)
+
+# The value of Tombstone.model for each tracked model (its Django model name).
+TRACKED = (
+    Project,
+    Milestone,
+    ProgressReport,
+    ProjectFunding,
+    FundingApplication,
+    Target,
+    Unit,
+    Leader,
+)
+TOMBSTONE_MODELS = [model._meta.model_name for model in TRACKED]
+
+
+def _write_tombstone(sender, instance, **kwargs) -> None:
+    if instance.pk is not None:
+        Tombstone.objects.create(model=sender._meta.model_name, object_id=instance.pk)
+
+
+for _model in TRACKED:
+    receiver(post_delete, sender=_model, dispatch_uid=f"tombstone-{_model._meta.model_name}")(
+        _write_tombstone
+    )
