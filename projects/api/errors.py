@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
+
+from projects.services import VersionConflict
 
 logger = logging.getLogger("django.request")
 
@@ -41,7 +46,41 @@ def _code_of(exc: exceptions.APIException) -> str:
     return codes if isinstance(codes, str) else exc.default_code
 
 
+def validation_details(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A ValidationError as ``details``: field → messages, ``__all__`` → non_field_errors."""
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {"non_field_errors": exc.messages}
+
+
+def _domain_response(exc: Exception) -> Response | None:
+    """The services' exceptions: Django's ValidationError and PermissionDenied, VersionConflict."""
+    if isinstance(exc, VersionConflict):
+        set_rollback()
+        return Response(
+            error_body("version_conflict", str(exc), {"current_version": exc.instance.version}),
+            status=status.HTTP_412_PRECONDITION_FAILED,
+            headers={"ETag": f'"{exc.instance.version}"'},
+        )
+    if isinstance(exc, DjangoValidationError):
+        set_rollback()
+        return Response(
+            error_body("invalid", _default_messages()["invalid"], validation_details(exc)),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DjangoPermissionDenied) and str(exc):
+        set_rollback()
+        return Response(error_body("permission_denied", str(exc)), status=status.HTTP_403_FORBIDDEN)
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response:
+    domain = _domain_response(exc)
+    if domain is not None:
+        return domain
     response = exception_handler(exc, context)
     if response is None:
         # An unexpected error: log it with its traceback and still answer in JSON.

@@ -1,4 +1,6 @@
-"""Read-only resources for a nightly mirror (docs/api.md, "Resources"), tombstones and OC4IDS.
+"""Resources for a nightly mirror (docs/api.md, "Resources"), tombstones and OC4IDS; writes to
+projects, milestones and progress reports (docs/api.md, "Writing") go through ``projects.services``
+with optimistic concurrency: ``ETag: "<version>"`` out, ``If-Match: "<version>"`` in.
 
 Every queryset starts from what the user may see (``projects.selectors``); every list is
 paginated, ordered by ``id`` unless ``?ordering=`` says otherwise, filterable by
@@ -11,16 +13,21 @@ import re
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from projects import selectors
+from projects import selectors, services
 from projects.api.serializers import ErrorSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
@@ -31,6 +38,7 @@ from projects.models import (
     ProgressReport,
     Project,
     ProjectFunding,
+    Stage,
     StageChange,
     Target,
     Tombstone,
@@ -38,6 +46,7 @@ from projects.models import (
 )
 from projects.oc4ids import project_package
 from projects.signals import TOMBSTONE_MODELS
+from tracker import periods
 from tracker.context_processors import SITE_NAME
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +383,74 @@ class TombstoneSerializer(serializers.ModelSerializer):
 
 
 # ---------------------------------------------------------------------------------------------
+# Write serializers: they check the input's form; rights and rules are the services'
+# ---------------------------------------------------------------------------------------------
+
+
+class ProjectWriteSerializer(serializers.ModelSerializer):
+    """The editable fields of a project; stage and red card have their own paths."""
+
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text="Programme names; unknown names are created.",
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            *sorted(services.PROJECT_EDITABLE_FIELDS),
+            "cooperating_units",
+            "co_leaders",
+            "tags",
+        ]
+        extra_kwargs = {"total_investment": {"min_value": 0}, "prior_investment": {"min_value": 0}}
+
+
+class StageChangeRequestSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Stage.choices)
+    changed_on = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MilestoneCreateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = ["project", "kind", "name", "due_date", "sort_order"]
+
+
+class MilestoneCompleteSerializer(serializers.Serializer):
+    done_date = serializers.DateField()
+
+
+class MilestoneReviseSerializer(serializers.Serializer):
+    new_due_date = serializers.DateField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ProgressReportEditSerializer(serializers.Serializer):
+    investment = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    physical_progress = serializers.CharField(required=False, allow_blank=True)
+    problems = serializers.CharField(required=False, allow_blank=True)
+    next_steps = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProgressReportSaveSerializer(ProgressReportEditSerializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    period = serializers.CharField(help_text="Period key, e.g. 2026-10.")
+
+    def validate_period(self, value: str) -> periods.Period:
+        try:
+            return periods.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ReturnReportSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+# ---------------------------------------------------------------------------------------------
 # Views
 # ---------------------------------------------------------------------------------------------
 
@@ -435,8 +512,117 @@ class LeaderViewSet(ResourceViewSet):
         )
 
 
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_code = "precondition_required"
+    default_detail = _(
+        "Send the version you edited in an If-Match header (the ETag of the object)."
+    )
+
+
+def etag(obj) -> str:
+    return f'"{obj.version}"'
+
+
+def if_match_version(request: Request, *, required: bool) -> int | None:
+    """The version named by ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); ``*`` names any."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        if required:
+            raise PreconditionRequired()
+        return None
+    if header == "*":
+        return None
+    value = header.removeprefix("W/").strip().strip('"')
+    if not value.isdigit():
+        raise serializers.ValidationError(
+            {"If-Match": [_('Send the ETag of the object as it was given, e.g. "3".')]}
+        )
+    return int(value)
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the object as read, e.g. "3". Missing: 428; stale: 412.',
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The ETag of the object as read, e.g. "3"; when sent and stale: 412.',
+)
+WRITE_ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **ERRORS}
+UPDATE_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer, 428: ErrorSerializer}
+ACTION_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer}
+
+
+def writes(serializer, request_serializer, *, created: str = ""):
+    """Schema of create, update and partial_update."""
+    schemas = {
+        "update": extend_schema(
+            summary="Replace the editable fields",
+            request=request_serializer,
+            parameters=[IF_MATCH],
+            responses={200: serializer, **UPDATE_ERRORS},
+        ),
+        "partial_update": extend_schema(
+            summary="Change some editable fields",
+            request=request_serializer,
+            parameters=[IF_MATCH],
+            responses={200: serializer, **UPDATE_ERRORS},
+        ),
+    }
+    if created:
+        schemas["create"] = extend_schema(
+            summary=created,
+            request=request_serializer,
+            responses={201: serializer, **WRITE_ERRORS},
+        )
+    return extend_schema_view(**schemas)
+
+
+class VersionedMixin:
+    """GET detail answers with ``ETag: "<version>"``; writes answer with the new one."""
+
+    basename_detail = ""
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+    def written(self, obj, *, created: bool = False) -> Response:
+        obj = self.get_queryset().get(pk=obj.pk)
+        headers = {"ETag": etag(obj)}
+        if created:
+            headers["Location"] = reverse(
+                f"{self.basename}-detail", args=[obj.pk], request=self.request
+            )
+        return Response(
+            self.serializer_class(obj, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers=headers,
+        )
+
+    def visible_project(self, project: Project) -> Project:
+        """``project`` when the caller may see it, else 404 (nothing tells it exists)."""
+        return get_object_or_404(visible_projects(self.request.user), pk=project.pk)
+
+
+def _project_changes(data: dict) -> dict:
+    data = dict(data)
+    if "tags" in data:
+        data["tags"] = services.tags_by_name(data["tags"])
+    return data
+
+
 @read_only("Projects", ProjectSerializer)
-class ProjectViewSet(ResourceViewSet):
+@writes(ProjectSerializer, ProjectWriteSerializer, created="Register a project")
+class ProjectViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilterSet
 
@@ -447,9 +633,66 @@ class ProjectViewSet(ResourceViewSet):
             .order_by("id")
         )
 
+    def create(self, request: Request) -> Response:
+        serializer = ProjectWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead_unit = serializer.validated_data["lead_unit"]
+        if not selectors.visible_units(request.user).filter(pk=lead_unit.pk).exists():
+            raise exceptions.NotFound()
+        with transaction.atomic():
+            project = services.project_create(
+                actor=request.user, **_project_changes(serializer.validated_data)
+            )
+        return self.written(project, created=True)
+
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        project = self.get_object()
+        expected = if_match_version(request, required=True)
+        serializer = ProjectWriteSerializer(project, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            project = services.project_update(
+                project=project,
+                actor=request.user,
+                expected_version=expected,
+                **_project_changes(serializer.validated_data),
+            )
+        return self.written(project)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(
+        summary="Move the project to another stage",
+        request=StageChangeRequestSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ProjectSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def stage(self, request: Request, pk=None) -> Response:
+        project = self.get_object()
+        expected = if_match_version(request, required=False)
+        serializer = StageChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            locked = Project.objects.select_for_update().get(pk=project.pk)
+            if expected is not None and locked.version != expected:
+                raise services.VersionConflict(locked, expected)
+            services.project_change_stage(
+                project=locked, actor=request.user, **serializer.validated_data
+            )
+        return self.written(project)
+
 
 @read_only("Milestones", MilestoneSerializer)
-class MilestoneViewSet(ResourceViewSet):
+@extend_schema_view(
+    create=extend_schema(
+        summary="Add a milestone to a project",
+        request=MilestoneCreateSerializer,
+        responses={201: MilestoneSerializer, **WRITE_ERRORS},
+    )
+)
+class MilestoneViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = MilestoneSerializer
     filterset_class = MilestoneFilterSet
 
@@ -460,9 +703,71 @@ class MilestoneViewSet(ResourceViewSet):
             .order_by("id")
         )
 
+    def create(self, request: Request) -> Response:
+        serializer = MilestoneCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        project = self.visible_project(data.pop("project"))
+        milestone = services.milestone_create(project=project, actor=request.user, **data)
+        return self.written(milestone, created=True)
+
+    @extend_schema(
+        summary="Record the milestone as done",
+        request=MilestoneCompleteSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: MilestoneSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk=None) -> Response:
+        milestone = self.get_object()
+        expected = if_match_version(request, required=False)
+        serializer = MilestoneCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        milestone = services.milestone_complete(
+            milestone=milestone,
+            actor=request.user,
+            expected_version=expected,
+            **serializer.validated_data,
+        )
+        return self.written(milestone)
+
+    @extend_schema(
+        summary="Move the milestone's due date, with the reason",
+        request=MilestoneReviseSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: MilestoneSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def revise(self, request: Request, pk=None) -> Response:
+        milestone = self.get_object()
+        expected = if_match_version(request, required=False)
+        serializer = MilestoneReviseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.milestone_revise(
+            milestone=milestone,
+            actor=request.user,
+            expected_version=expected,
+            **serializer.validated_data,
+        )
+        return self.written(milestone)
+
+
+REPORT_TEXTS = services.REPORT_TEXT_FIELDS
+
 
 @read_only("Progress reports", ProgressReportSerializer)
-class ProgressReportViewSet(ResourceViewSet):
+@writes(ProgressReportSerializer, ProgressReportEditSerializer)
+@extend_schema_view(
+    create=extend_schema(
+        summary="Write or save the draft report of a project for a period",
+        description="Creates the report (201) or saves the existing draft (200). "
+        "An If-Match header, when sent, must name the existing report's version.",
+        request=ProgressReportSaveSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ProgressReportSerializer, 201: ProgressReportSerializer, **ACTION_ERRORS},
+    )
+)
+class ProgressReportViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = ProgressReportSerializer
     filterset_class = ProgressReportFilterSet
 
@@ -470,6 +775,92 @@ class ProgressReportViewSet(ResourceViewSet):
         return ProgressReport.objects.filter(
             project__in=visible_projects(self.request.user)
         ).order_by("id")
+
+    def create(self, request: Request) -> Response:
+        expected = if_match_version(request, required=False)
+        serializer = ProgressReportSaveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        project = self.visible_project(data.pop("project"))
+        period = data.pop("period")
+        existed = ProgressReport.objects.filter(project=project, period_key=period.key).exists()
+        report = services.report_save(
+            project=project,
+            period=period,
+            actor=request.user,
+            expected_version=expected,
+            **data,
+        )
+        return self.written(report, created=not existed)
+
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        report = self.get_object()
+        expected = if_match_version(request, required=True)
+        serializer = ProgressReportEditSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        values = {"investment": data.get("investment", report.investment)}
+        for field in REPORT_TEXTS:
+            values[field] = data.get(field, getattr(report, field) if partial else "")
+        report = services.report_save(
+            project=report.project,
+            period=periods.parse(report.period_key),
+            actor=request.user,
+            expected_version=expected,
+            **values,
+        )
+        return self.written(report)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def _transition(self, service, **kwargs) -> Response:
+        report = self.get_object()
+        expected = if_match_version(self.request, required=False)
+        report = service(
+            report=report, actor=self.request.user, expected_version=expected, **kwargs
+        )
+        return self.written(report)
+
+    @extend_schema(
+        summary="Submit the report",
+        request=None,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ProgressReportSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk=None) -> Response:
+        return self._transition(services.report_submit)
+
+    @extend_schema(
+        summary="Approve the submitted report (unit head or supervisor)",
+        request=None,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ProgressReportSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk=None) -> Response:
+        return self._transition(services.report_approve)
+
+    @extend_schema(
+        summary="Return the submitted report, with the reason (unit head or supervisor)",
+        request=ReturnReportSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: ProgressReportSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_report(self, request: Request, pk=None) -> Response:
+        serializer = ReturnReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            return self._transition(
+                services.report_return, reason=serializer.validated_data["reason"]
+            )
+        except DjangoValidationError as exc:
+            # The service names the model field; the request calls it "reason".
+            if hasattr(exc, "error_dict") and "return_reason" in exc.error_dict:
+                exc.error_dict["reason"] = exc.error_dict.pop("return_reason")
+            raise
 
 
 @read_only("Project funding", ProjectFundingSerializer)
