@@ -9,6 +9,7 @@ paginated, ordered by ``id`` unless ``?ordering=`` says otherwise, filterable by
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters
@@ -31,6 +32,7 @@ from projects import selectors, services
 from projects.api.serializers import ErrorSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
+    BuildType,
     FundingApplication,
     Leader,
     Milestone,
@@ -41,6 +43,7 @@ from projects.models import (
     Stage,
     StageChange,
     Target,
+    Tier,
     Tombstone,
     Unit,
 )
@@ -60,6 +63,11 @@ _SPACED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})
 class SyncDateTimeField(django_filters.fields.IsoDateTimeField):
     def strptime(self, value, format):
         return super().strptime(_SPACED_OFFSET.sub(r"\1+\2", value.strip()), format)
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows.
+        return parsed.astimezone(dt.UTC) if parsed is not None and parsed.tzinfo else parsed
 
 
 class SyncDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -225,6 +233,11 @@ class LeaderSerializer(serializers.ModelSerializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
+    # Blank when not applicable (key tasks have no tier or build type): documented as such.
+    tier = serializers.ChoiceField(choices=Tier.choices, allow_blank=True, read_only=True)
+    build_type = serializers.ChoiceField(
+        choices=BuildType.choices, allow_blank=True, read_only=True
+    )
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 
     class Meta:
@@ -369,6 +382,9 @@ class TargetSerializer(serializers.ModelSerializer):
 
 
 class StageChangeSerializer(serializers.ModelSerializer):
+    # Blank on the first entry of a project's log (its registration).
+    from_stage = serializers.ChoiceField(choices=Stage.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = StageChange
         fields = ["id", "project", "from_stage", "to_stage", "changed_on", "note", "created_at"]
