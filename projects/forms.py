@@ -6,12 +6,11 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MinValueValidator
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from projects import selectors, services
-from projects.models import Leader, Project, Stage, Unit, UnitKind
+from projects.models import Project, Stage
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MONEY_ATTRS = {"inputmode": "decimal", "step": "0.01", "min": "0"}
@@ -69,24 +68,8 @@ class ProjectForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        edit_paths = selectors.scope_paths(user, selectors.EDIT_ROLES)
-        units = Unit.objects.active()
-        if not selectors.is_global(user):
-            in_scope = Q(pk__in=[])
-            for path in edit_paths:
-                in_scope |= Q(path__startswith=path)
-            units = units.filter(in_scope)
-        self.fields["lead_unit"].queryset = units
-        self.fields["township"].queryset = Unit.objects.active().filter(kind=UnitKind.TOWNSHIP)
-        self.fields["cooperating_units"].queryset = Unit.objects.active().exclude(
-            kind=UnitKind.VILLAGE
-        )
-        self.fields["lead_leader"].queryset = Leader.objects.filter(is_active=True)
-        self.fields["co_leaders"].queryset = Leader.objects.filter(is_active=True)
-        parents = Project.objects.visible_to(user).filter(parent__isnull=True)
-        if self.instance.pk:
-            parents = parents.exclude(pk=self.instance.pk)
-        self.fields["parent"].queryset = parents
+        for name, queryset in selectors.project_reference_choices(user, self.instance).items():
+            self.fields[name].queryset = queryset
         for name in ("total_investment", "prior_investment"):
             self.fields[name].validators.append(MinValueValidator(Decimal(0)))
         if self.instance.pk and not self.is_bound:

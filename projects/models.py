@@ -895,6 +895,7 @@ class ProjectFunding(models.Model):
     source = models.CharField(_("funding source"), max_length=20, choices=FundingSource.choices)
     planned = money_field(_("planned (10k yuan)"))
     arrived = money_field(_("arrived (10k yuan)"))
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
@@ -960,6 +961,7 @@ class FundingApplication(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
@@ -1019,6 +1021,7 @@ class Target(models.Model):
     target_value = models.DecimalField(_("target"), **MONEY)
     actual_value = money_field(_("achieved so far"))
     note = models.TextField(_("note"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
@@ -1134,14 +1137,26 @@ class ApiToken(models.Model):
 # ---------------------------------------------------------------------------------------------
 
 
+class TombstoneReason(models.TextChoices):
+    DELETED = "deleted", _("deleted")
+    MOVED = "moved", _("left the scope")
+
+
 class Tombstone(models.Model):
-    """That an object was deleted: written by ``projects.signals`` so API mirrors can follow.
+    """That an object was deleted, or that a project left a unit's scope, so API mirrors can
+    follow. Deletions are written by ``projects.signals``, departures by ``project_update``.
 
     Only the model name and the id are kept: a tombstone reveals nothing else of the object.
     """
 
     model = models.CharField(_("model"), max_length=40, db_index=True)
     object_id = models.BigIntegerField(_("object id"))
+    reason = models.CharField(
+        _("reason"), max_length=10, choices=TombstoneReason.choices, default=TombstoneReason.DELETED
+    )
+    # For a project that left a unit's scope: the path of that unit, so that only the users whose
+    # scope covered it are told. Blank for deletions, which every user may read.
+    scope_path = models.CharField(_("scope path"), max_length=255, blank=True, db_index=True)
     deleted_at = models.DateTimeField(_("deleted at"), auto_now_add=True, db_index=True)
 
     class Meta:

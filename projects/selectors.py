@@ -16,11 +16,13 @@ from django.db.models import Q, Sum
 from projects.models import (
     CENT,
     ZERO,
+    Leader,
     Membership,
     ProgressReport,
     Project,
     Role,
     Unit,
+    UnitKind,
 )
 from tracker import periods
 
@@ -93,6 +95,37 @@ def visible_units(user):
     for path in paths:
         q |= Q(path__startswith=path)
     return Unit.objects.filter(q)
+
+
+def project_reference_choices(user, project: Project | None = None) -> dict[str, object]:
+    """What a project form or API write may point at, by field: the same for both.
+
+    The lead unit is one the user may edit for; townships, cooperating units and leaders are the
+    county's (naming another department as a co-unit is normal); the parent is a visible
+    top-level project other than the project itself.
+    """
+    units = Unit.objects.active()
+    if not is_global(user):
+        units = units.filter(_path_q(scope_paths(user, EDIT_ROLES)))
+    parents = Project.objects.visible_to(user).filter(parent__isnull=True)
+    if project is not None and project.pk:
+        parents = parents.exclude(pk=project.pk)
+    leaders = Leader.objects.filter(is_active=True)
+    return {
+        "lead_unit": units,
+        "township": Unit.objects.active().filter(kind=UnitKind.TOWNSHIP),
+        "cooperating_units": Unit.objects.active().exclude(kind=UnitKind.VILLAGE),
+        "lead_leader": leaders,
+        "co_leaders": leaders,
+        "parent": parents,
+    }
+
+
+def _path_q(paths: Iterable[str]) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(path__startswith=path)
+    return q
 
 
 def can_view_project(user, project: Project) -> bool:

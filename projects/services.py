@@ -33,6 +33,8 @@ from projects.models import (
     StageChange,
     Tag,
     Target,
+    Tombstone,
+    TombstoneReason,
     Unit,
 )
 from tracker import periods
@@ -171,12 +173,35 @@ def project_update(
     ):
         raise _deny(_("You may not hand the project over to %(unit)s.") % {"unit": new_lead})
     m2m = {key: changes.pop(key) for key in list(changes) if key in PROJECT_M2M_FIELDS}
+    scope_before = _scope_units(project)
     for key, value in changes.items():
         setattr(project, key, value)
     project.version += 1
     _save(project, actor)
     _set_m2m(project, m2m)
+    _record_departures(project, scope_before)
     return project
+
+
+def _scope_units(project: Project) -> set[str]:
+    """The paths of the units through which a project is seen (``project_visibility_filter``)."""
+    paths = {project.lead_unit.path}
+    if project.township_id:
+        paths.add(project.township.path)
+    paths.update(project.cooperating_units.values_list("path", flat=True))
+    return paths
+
+
+def _record_departures(project: Project, scope_before: set[str]) -> None:
+    """A tombstone for every unit the project no longer belongs to, so that the mirrors of
+    that unit's users drop it (those who still see it get it again with ``updated_since``)."""
+    left = scope_before - _scope_units(project)
+    Tombstone.objects.bulk_create(
+        Tombstone(
+            model="project", object_id=project.pk, reason=TombstoneReason.MOVED, scope_path=path
+        )
+        for path in sorted(left)
+    )
 
 
 @transaction.atomic
@@ -508,13 +533,24 @@ def report_return(
 
 @transaction.atomic
 def funding_set(
-    *, project: Project, source: str, planned: Decimal, arrived: Decimal, actor
+    *,
+    project: Project,
+    source: str,
+    planned: Decimal,
+    arrived: Decimal,
+    actor,
+    expected_version: int | None = None,
 ) -> ProjectFunding:
+    """Set a project's planned and arrived money from one source (one row per source)."""
+    project = _lock(Project, project.pk)
     if not selectors.can_edit_project(actor, project):
         raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
-    funding = ProjectFunding.objects.filter(
+    funding = ProjectFunding.objects.select_for_update().filter(
         project=project, source=source
     ).first() or ProjectFunding(project=project, source=source)
+    if funding.pk is not None:
+        _check_version(funding, expected_version)
+        funding.version += 1
     funding.planned = planned
     funding.arrived = arrived
     _save(funding, actor)
@@ -541,7 +577,12 @@ FUNDING_APPLICATION_FIELDS = frozenset(
 
 @transaction.atomic
 def funding_application_save(
-    *, actor, unit: Unit, application: FundingApplication | None = None, **fields: Any
+    *,
+    actor,
+    unit: Unit,
+    application: FundingApplication | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> FundingApplication:
     unknown = set(fields) - FUNDING_APPLICATION_FIELDS
     if unknown:
@@ -550,10 +591,15 @@ def funding_application_save(
         raise _deny(_("You may not record funding applications for %(unit)s.") % {"unit": unit})
     if application is None:
         application = FundingApplication(unit=unit, created_by=actor)
-    elif not selectors.has_role_over(actor, application.unit, selectors.EDIT_ROLES):
-        raise _deny(
-            _("You may not record funding applications for %(unit)s.") % {"unit": application.unit}
-        )
+    else:
+        application = _lock(FundingApplication, application.pk)
+        if not selectors.has_role_over(actor, application.unit, selectors.EDIT_ROLES):
+            raise _deny(
+                _("You may not record funding applications for %(unit)s.")
+                % {"unit": application.unit}
+            )
+        _check_version(application, expected_version)
+        application.version += 1
     application.unit = unit
     for key, value in fields.items():
         setattr(application, key, value)
@@ -563,14 +609,24 @@ def funding_application_save(
 
 @transaction.atomic
 def target_set(
-    *, actor, unit: Unit, year: int, metric: str, target_value: Decimal, note: str = ""
+    *,
+    actor,
+    unit: Unit,
+    year: int,
+    metric: str,
+    target_value: Decimal,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> Target:
     """Set a unit's yearly target: a supervisor's or an administrator's task."""
     if not selectors.can_supervise(actor, unit):
         raise _deny(_("Only a supervisor may set the targets of %(unit)s.") % {"unit": unit})
-    target = Target.objects.filter(unit=unit, year=year, metric=metric).first() or Target(
+    target = Target.objects.select_for_update().filter(
         unit=unit, year=year, metric=metric
-    )
+    ).first() or Target(unit=unit, year=year, metric=metric)
+    if target.pk is not None:
+        _check_version(target, expected_version)
+        target.version += 1
     target.target_value = target_value
     target.note = note
     _save(target, actor)
@@ -578,11 +634,15 @@ def target_set(
 
 
 @transaction.atomic
-def target_record_actual(*, target: Target, actual_value: Decimal, actor) -> Target:
+def target_record_actual(
+    *, target: Target, actual_value: Decimal, actor, expected_version: int | None = None
+) -> Target:
     """The unit reports what it has achieved against its target so far."""
     target = _lock(Target, target.pk)
     if not selectors.has_role_over(actor, target.unit, selectors.EDIT_ROLES):
         raise _deny(_("You may not report for %(unit)s.") % {"unit": target.unit})
+    _check_version(target, expected_version)
+    target.version += 1
     target.actual_value = actual_value
     _save(target, actor)
     return target

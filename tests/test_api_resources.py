@@ -175,6 +175,15 @@ WRITE_TOKEN_REFUSAL = {
     ("progress-reports", "post"): (400, "invalid"),
     ("progress-reports", "put"): (428, "precondition_required"),
     ("progress-reports", "patch"): (428, "precondition_required"),
+    **{
+        (resource, method): outcome
+        for resource in ("project-funding", "funding-applications", "targets")
+        for method, outcome in {
+            "post": (400, "invalid"),
+            "put": (428, "precondition_required"),
+            "patch": (428, "precondition_required"),
+        }.items()
+    },
 }
 
 
@@ -381,7 +390,15 @@ def test_deletes_leave_tombstones_listed_since(client, world, reporter_b, projec
     # Any authenticated user reads them, even one who never saw the objects.
     body = client.get("/api/v1/tombstones/", headers=headers).json()
     assert body["count"] == 6
-    assert set(body["results"][0]) == {"id", "model", "object_id", "deleted_at"}
+    assert set(body["results"][0]) == {
+        "id",
+        "model",
+        "object_id",
+        "reason",
+        "scope_path",
+        "deleted_at",
+    }
+    assert {t["reason"] for t in body["results"]} == {"deleted"}
     since = quote((NOW + dt.timedelta(minutes=30)).isoformat())
     later = client.get(f"/api/v1/tombstones/?since={since}", headers=headers).json()
     assert {(t["model"], t["object_id"]) for t in later["results"]} == pairs - {

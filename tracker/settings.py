@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracker.tasks.worker_heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "prune-tombstones-daily": {
+        "task": "projects.tasks.prune_tombstones",
+        "schedule": crontab(hour=3, minute=10),
+    },
 }
 
 # Reporting cadence of progress reports: week, dekad (旬), half_month or month, and how many days
@@ -212,6 +216,9 @@ TRACKER_REPORT_CADENCE = env_choice(
     "TRACKER_REPORT_CADENCE", "month", {"week", "dekad", "half_month", "month"}
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
+
+# How long the API keeps tombstones; a mirror that last synced longer ago must pull everything.
+TRACKER_TOMBSTONE_DAYS = env_int("TRACKER_TOMBSTONE_DAYS", 180, minimum=1)
 
 # REST API (docs/api.md). Bearer first: its authenticate_header makes "not logged in" a 401.
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import django_filters
 from django.conf import settings
@@ -45,10 +46,12 @@ from projects.models import (
     Target,
     Tier,
     Tombstone,
+    TombstoneReason,
     Unit,
 )
 from projects.oc4ids import project_package
 from projects.signals import TOMBSTONE_MODELS
+from projects.tasks import tombstone_cutoff
 from tracker import periods
 from tracker.context_processors import SITE_NAME
 
@@ -338,7 +341,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
 class ProjectFundingSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProjectFunding
-        fields = ["id", "project", "source", "planned", "arrived", "updated_at"]
+        fields = ["id", "project", "source", "planned", "arrived", "version", "updated_at"]
         read_only_fields = fields
 
 
@@ -360,6 +363,7 @@ class FundingApplicationSerializer(serializers.ModelSerializer):
             "applied_on",
             "approved_on",
             "note",
+            "version",
             "updated_at",
         ]
         read_only_fields = fields
@@ -376,6 +380,7 @@ class TargetSerializer(serializers.ModelSerializer):
             "target_value",
             "actual_value",
             "note",
+            "version",
             "updated_at",
         ]
         read_only_fields = fields
@@ -394,7 +399,7 @@ class StageChangeSerializer(serializers.ModelSerializer):
 class TombstoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tombstone
-        fields = ["id", "model", "object_id", "deleted_at"]
+        fields = ["id", "model", "object_id", "reason", "scope_path", "deleted_at"]
         read_only_fields = fields
 
 
@@ -421,6 +426,22 @@ class ProjectWriteSerializer(serializers.ModelSerializer):
             "tags",
         ]
         extra_kwargs = {"total_investment": {"min_value": 0}, "prior_investment": {"min_value": 0}}
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if user is None:  # the schema generator
+            return
+        # The same choices as the browser's form: a parent, township, co-unit or leader the
+        # caller may not name is "does not exist". The lead unit is checked by the views and
+        # the services (404 outside the scope, 403 without the right to edit for it).
+        choices = selectors.project_reference_choices(user, self.instance)
+        choices["lead_unit"] = Unit.objects.active()
+        for name, queryset in choices.items():
+            field = self.fields[name]
+            if isinstance(field, serializers.ManyRelatedField):
+                field.child_relation.queryset = queryset
+            else:
+                field.queryset = queryset
 
 
 class StageChangeRequestSerializer(serializers.Serializer):
@@ -464,6 +485,56 @@ class ProgressReportSaveSerializer(ProgressReportEditSerializer):
 
 class ReturnReportSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
+
+
+class ProjectFundingEditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProjectFunding
+        fields = ["planned", "arrived"]
+        extra_kwargs = {"planned": {"min_value": 0}, "arrived": {"min_value": 0}}
+
+
+class ProjectFundingSaveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProjectFunding
+        fields = ["project", "source", "planned", "arrived"]
+        extra_kwargs = {"planned": {"min_value": 0}, "arrived": {"min_value": 0}}
+        validators = []  # one row per (project, source): a second POST saves the existing row
+
+
+class FundingApplicationWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FundingApplication
+        fields = ["unit", *sorted(services.FUNDING_APPLICATION_FIELDS)]
+        extra_kwargs = {
+            "requested": {"min_value": 0},
+            "approved": {"min_value": 0},
+            "arrived": {"min_value": 0},
+        }
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            self.fields["project"].queryset = visible_projects(user)
+
+
+class TargetSaveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["unit", "year", "metric", "target_value", "note"]
+        extra_kwargs = {"target_value": {"min_value": Decimal("0.01")}}
+        validators = []  # one row per (unit, year, metric): a second POST saves the existing row
+
+
+class TargetEditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["target_value", "note"]
+        extra_kwargs = {"target_value": {"min_value": Decimal("0.01")}}
+
+
+class TargetActualSerializer(serializers.Serializer):
+    actual_value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,9 +678,14 @@ class VersionedMixin:
     basename_detail = ""
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        response["ETag"] = f'"{response.data["version"]}"'
-        return response
+        obj = self.get_object()
+        tag = etag(obj)
+        if_none_match = request.headers.get("If-None-Match", "")
+        if tag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")} or (
+            if_none_match.strip() == "*"
+        ):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+        return Response(self.get_serializer(obj).data, headers={"ETag": tag})
 
     def written(self, obj, *, created: bool = False) -> Response:
         obj = self.get_queryset().get(pk=obj.pk)
@@ -650,7 +726,7 @@ class ProjectViewSet(VersionedMixin, ResourceViewSet):
         )
 
     def create(self, request: Request) -> Response:
-        serializer = ProjectWriteSerializer(data=request.data)
+        serializer = ProjectWriteSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         lead_unit = serializer.validated_data["lead_unit"]
         if not selectors.visible_units(request.user).filter(pk=lead_unit.pk).exists():
@@ -664,7 +740,9 @@ class ProjectViewSet(VersionedMixin, ResourceViewSet):
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         project = self.get_object()
         expected = if_match_version(request, required=True)
-        serializer = ProjectWriteSerializer(project, data=request.data, partial=partial)
+        serializer = ProjectWriteSerializer(
+            project, data=request.data, partial=partial, user=request.user
+        )
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             project = services.project_update(
@@ -879,8 +957,28 @@ class ProgressReportViewSet(VersionedMixin, ResourceViewSet):
             raise
 
 
+def upsert(name: str, serializer, request_serializer):
+    """Schema of a POST that creates the row (201) or saves the existing one (200)."""
+    return extend_schema_view(
+        create=extend_schema(
+            summary=name,
+            description="Creates the row (201), or saves the existing one (200): there is one "
+            "row per key. An If-Match header, when sent, must name the existing row's version.",
+            request=request_serializer,
+            parameters=[IF_MATCH_OPTIONAL],
+            responses={200: serializer, 201: serializer, **ACTION_ERRORS},
+        )
+    )
+
+
 @read_only("Project funding", ProjectFundingSerializer)
-class ProjectFundingViewSet(ResourceViewSet):
+@writes(ProjectFundingSerializer, ProjectFundingEditSerializer)
+@upsert(
+    "Set a project's planned and arrived money from one source",
+    ProjectFundingSerializer,
+    ProjectFundingSaveSerializer,
+)
+class ProjectFundingViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = ProjectFundingSerializer
     filterset_class = ProjectFundingFilterSet
 
@@ -889,9 +987,50 @@ class ProjectFundingViewSet(ResourceViewSet):
             project__in=visible_projects(self.request.user)
         ).order_by("id")
 
+    def create(self, request: Request) -> Response:
+        expected = if_match_version(request, required=False)
+        serializer = ProjectFundingSaveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        project = self.visible_project(data.pop("project"))
+        existed = ProjectFunding.objects.filter(project=project, source=data["source"]).exists()
+        funding = services.funding_set(
+            project=project, actor=request.user, expected_version=expected, **data
+        )
+        return self.written(funding, created=not existed)
+
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        funding = self.get_object()
+        expected = if_match_version(request, required=True)
+        serializer = ProjectFundingEditSerializer(funding, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        funding = services.funding_set(
+            project=funding.project,
+            source=funding.source,
+            planned=data.get("planned", funding.planned),
+            arrived=data.get("arrived", funding.arrived),
+            actor=request.user,
+            expected_version=expected,
+        )
+        return self.written(funding)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk, partial=True)
+
+
+def visible_unit(user, unit: Unit) -> Unit:
+    """``unit`` when the caller may see it, else 404 (nothing tells it exists)."""
+    return get_object_or_404(selectors.visible_units(user), pk=unit.pk)
+
 
 @read_only("Funding applications", FundingApplicationSerializer)
-class FundingApplicationViewSet(ResourceViewSet):
+@writes(
+    FundingApplicationSerializer,
+    FundingApplicationWriteSerializer,
+    created="Record an application for upward funding",
+)
+class FundingApplicationViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = FundingApplicationSerializer
     filterset_class = FundingApplicationFilterSet
 
@@ -900,9 +1039,40 @@ class FundingApplicationViewSet(ResourceViewSet):
             unit__in=selectors.visible_units(self.request.user)
         ).order_by("id")
 
+    def create(self, request: Request) -> Response:
+        serializer = FundingApplicationWriteSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        unit = visible_unit(request.user, data.pop("unit"))
+        application = services.funding_application_save(actor=request.user, unit=unit, **data)
+        return self.written(application, created=True)
+
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        application = self.get_object()
+        expected = if_match_version(request, required=True)
+        serializer = FundingApplicationWriteSerializer(
+            application, data=request.data, partial=partial, user=request.user
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        unit = visible_unit(request.user, data.pop("unit", application.unit))
+        application = services.funding_application_save(
+            actor=request.user,
+            unit=unit,
+            application=application,
+            expected_version=expected,
+            **data,
+        )
+        return self.written(application)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk, partial=True)
+
 
 @read_only("Targets", TargetSerializer)
-class TargetViewSet(ResourceViewSet):
+@writes(TargetSerializer, TargetEditSerializer)
+@upsert("Set a unit's yearly target (supervisors)", TargetSerializer, TargetSaveSerializer)
+class TargetViewSet(VersionedMixin, ResourceViewSet):
     serializer_class = TargetSerializer
     filterset_class = TargetFilterSet
 
@@ -910,6 +1080,60 @@ class TargetViewSet(ResourceViewSet):
         return Target.objects.filter(unit__in=selectors.visible_units(self.request.user)).order_by(
             "id"
         )
+
+    def create(self, request: Request) -> Response:
+        expected = if_match_version(request, required=False)
+        serializer = TargetSaveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        unit = visible_unit(request.user, data.pop("unit"))
+        existed = Target.objects.filter(
+            unit=unit, year=data["year"], metric=data["metric"]
+        ).exists()
+        target = services.target_set(
+            actor=request.user, unit=unit, expected_version=expected, **data
+        )
+        return self.written(target, created=not existed)
+
+    def update(self, request: Request, pk=None, partial: bool = False) -> Response:
+        target = self.get_object()
+        expected = if_match_version(request, required=True)
+        serializer = TargetEditSerializer(target, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        target = services.target_set(
+            actor=request.user,
+            unit=target.unit,
+            year=target.year,
+            metric=target.metric,
+            target_value=data.get("target_value", target.target_value),
+            note=data.get("note", target.note if partial else ""),
+            expected_version=expected,
+        )
+        return self.written(target)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(
+        summary="Report what the unit has achieved against the target so far",
+        request=TargetActualSerializer,
+        parameters=[IF_MATCH_OPTIONAL],
+        responses={200: TargetSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def actual(self, request: Request, pk=None) -> Response:
+        target = self.get_object()
+        expected = if_match_version(request, required=False)
+        serializer = TargetActualSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = services.target_record_actual(
+            target=target,
+            actor=request.user,
+            expected_version=expected,
+            **serializer.validated_data,
+        )
+        return self.written(target)
 
 
 @read_only("Stage changes", StageChangeSerializer)
@@ -923,19 +1147,55 @@ class StageChangeViewSet(ResourceViewSet):
         )
 
 
+class SyncTooOld(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "sync_too_old"
+    default_detail = _(
+        "Tombstones older than %(days)d days are no longer kept: pull everything again "
+        "without updated_since."
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
-        summary="Deleted objects (ids and model names only)",
-        responses={200: TombstoneSerializer, **LIST_ERRORS},
+        summary="Deleted objects, and projects that left the caller's scope",
+        description="A tombstone names only a model and an id. `reason` is `deleted`, or "
+        "`moved` for a project no longer seen through the unit whose path is `scope_path` "
+        "(drop it and everything under it; if it is still visible another way it comes back "
+        "with `updated_since`). Tombstones are kept for TRACKER_TOMBSTONE_DAYS days; a `since` "
+        "older than that is a 410.",
+        responses={200: TombstoneSerializer, 410: ErrorSerializer, **LIST_ERRORS},
     )
 )
 class TombstoneViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Any authenticated user may read every tombstone: they reveal only ids and model names."""
+    """Every user reads every deletion (they reveal only ids and model names), and the
+    departures of projects from the units in their scope."""
 
     serializer_class = TombstoneSerializer
     pagination_class = StandardPagination
     filterset_class = TombstoneFilterSet
-    queryset = Tombstone.objects.order_by("id")
+
+    def get_queryset(self):
+        user = self.request.user
+        tombstones = Tombstone.objects.order_by("id")
+        if selectors.is_global(user):
+            return tombstones
+        departures = Q(pk__in=[])
+        for path in selectors.scope_paths(user):
+            departures |= Q(scope_path__startswith=path)
+        return tombstones.filter(Q(reason=TombstoneReason.DELETED) | departures)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        filterset = TombstoneFilterSet(request.query_params, self.get_queryset(), request=request)
+        if not filterset.is_valid():
+            raise django_filters.utils.translate_validation(filterset.errors)
+        queryset = filterset.qs
+        since = filterset.form.cleaned_data.get("since")
+        if since is not None and since < tombstone_cutoff():
+            days = settings.TRACKER_TOMBSTONE_DAYS
+            raise SyncTooOld(SyncTooOld.default_detail % {"days": days})
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class Oc4idsView(generics.GenericAPIView):
