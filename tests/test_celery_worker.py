@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -12,6 +14,9 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from supervision.models import RankingScheme, RankingSnapshot, SchemeMetric
+from supervision.tasks import compute_due_rankings
+from tests import factories
 from tracker import health
 from tracker.tasks import worker_heartbeat
 
@@ -55,3 +60,64 @@ def test_heartbeat_task_runs_on_a_worker_started_here():
     assert result.successful(), output
     recorded = health.last_worker_heartbeat()
     assert recorded is not None and recorded.isoformat() == returned
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_ranking_job_runs_on_a_worker_started_here(county, unit_a, unit_b, reporter_a):
+    """The daily ranking job and the computations it queues, on a real worker, against the
+    test database: the snapshots land in the database the test reads."""
+    scheme = RankingScheme.objects.create(
+        name="县直部门月度排名",
+        parent_unit=county,
+        child_kinds=["department"],
+        cadence="month",
+        starts_on=dt.date(2026, 9, 1),
+    )
+    SchemeMetric.objects.create(scheme=scheme, metric="red_cards", weight=1)
+    factories.create_project(actor=reporter_a, lead_unit=unit_a)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = os.environ.copy()
+    database = settings.DATABASES["default"]
+    env["DATABASE_URL"] = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--pool=solo",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@localhost",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        queued = compute_due_rankings.apply_async(kwargs={"today": "2026-11-21"}, queue=queue)
+        assert queued.get(timeout=60) == 3  # September, October, November (open)
+        deadline = time.monotonic() + 60
+        while RankingSnapshot.objects.filter(scheme=scheme).count() < 3:
+            assert time.monotonic() < deadline, "the worker did not compute the rankings"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0].decode()
+    snapshots = dict(
+        RankingSnapshot.objects.filter(scheme=scheme).values_list("period_key", "is_provisional")
+    )
+    assert snapshots == {"2026-09": False, "2026-10": False, "2026-11": True}, output
+    october = RankingSnapshot.objects.get(period_key="2026-10")
+    ranks = dict(october.entries.values_list("unit__name", "rank"))
+    assert ranks == {"交通运输局": 1, "水利局": None}  # 水利局 has no project

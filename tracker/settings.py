@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracker.tasks.worker_heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "compute-rankings-daily": {
+        "task": "supervision.tasks.compute_due_rankings",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "prune-tombstones-daily": {
         "task": "projects.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=10),

@@ -1,0 +1,503 @@
+"""The ranking metric registry.
+
+Every metric measures the children of a scheme's unit over one period with set-based queries:
+the database aggregates per *lead unit* (``GROUP BY lead_unit_id``; a few thousand rows at most),
+and the figures are rolled up to the ranked children in memory through the unit tree. No metric
+loops over projects, milestones or reports in Python.
+
+Queries are cached per computation run (``Facts``), so several schemes and metrics asking for the
+same figures of the same period share one query.
+
+A unit counts the projects it (or a unit below it) leads. When a scheme gives cooperating units a
+weight ``w > 0``, a unit also counts ``w`` times the figures of the projects it cooperates on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import (
+    COUNTED_REPORT_STATUSES,
+    Milestone,
+    ProgressReport,
+    Project,
+    ProjectYearPlan,
+    Stage,
+    StageChange,
+    Target,
+    TargetMetric,
+    Unit,
+)
+from projects.selectors import report_deadline, report_period_kind
+from tracker import periods
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+Figures = dict[int, dict[str, Decimal]]  # lead unit id → {name: amount}
+
+
+def _d(value) -> Decimal:
+    return Decimal(value or 0)
+
+
+def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    if not denominator:
+        return None
+    return (numerator * HUNDRED / denominator).quantize(Decimal("0.01"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts: grouped queries, one per (question, period), cached for the run
+# ---------------------------------------------------------------------------------------------
+
+
+def _bundles():
+    return Project.objects.filter(parent__isnull=False).values("parent_id")
+
+
+def _grouped(queryset, unit_field: str, **aggregates) -> Figures:
+    rows = queryset.values(unit_field).annotate(**aggregates).order_by()
+    return {
+        row[unit_field]: {name: _d(row[name]) for name in aggregates}
+        for row in rows
+        if row[unit_field] is not None
+    }
+
+
+@dataclass
+class Facts:
+    """Per-run cache of grouped queries; ``queries`` counts what actually ran."""
+
+    cache: dict[tuple, Figures] = field(default_factory=dict)
+    units: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    queries: int = 0
+
+    def get(self, key: tuple, compute: Callable[[], Figures]) -> Figures:
+        if key not in self.cache:
+            self.queries += 1
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    # --- investment -----------------------------------------------------------------------
+
+    def year_to_date_investment(self, end: dt.date, via: str) -> Figures:
+        """Counted reports of periods inside [1 Jan, end] (complete periods only)."""
+
+        def compute() -> Figures:
+            reports = ProgressReport.objects.filter(
+                status__in=COUNTED_REPORT_STATUSES,
+                period_start__gte=dt.date(end.year, 1, 1),
+                period_end__lte=end,
+            )
+            if via == "lead":
+                return _grouped(reports, "project__lead_unit_id", amount=Sum("investment"))
+            through = Project.cooperating_units.through.objects.filter(project__reports__in=reports)
+            return _grouped(through, "unit_id", amount=Sum("project__reports__investment"))
+
+        return self.get(("ytd", end, via), compute)
+
+    def annual_plan(self, year: int, via: str) -> Figures:
+        """Planned investment of the year; a bundle's own plan is left out (its sub-projects
+        carry the figures)."""
+
+        def compute() -> Figures:
+            plans = ProjectYearPlan.objects.filter(year=year).exclude(project__in=_bundles())
+            if via == "lead":
+                return _grouped(plans, "project__lead_unit_id", amount=Sum("planned_investment"))
+            through = Project.cooperating_units.through.objects.filter(
+                project__year_plans__in=plans
+            )
+            return _grouped(
+                through, "unit_id", amount=Sum("project__year_plans__planned_investment")
+            )
+
+        return self.get(("plan", year, via), compute)
+
+    # --- starts ---------------------------------------------------------------------------
+
+    def starts(self, end: dt.date, via: str) -> Figures:
+        """Projects due to start in [1 Jan, end] by their year plan, and those of them started
+        (moved to 在建) by ``end``."""
+
+        def compute() -> Figures:
+            started = StageChange.objects.filter(
+                project=OuterRef("pk"), to_stage=Stage.UNDER_CONSTRUCTION, changed_on__lte=end
+            )
+            due = ProjectYearPlan.objects.filter(
+                year=end.year,
+                planned_start__gte=dt.date(end.year, 1, 1),
+                planned_start__lte=end,
+            ).values("project_id")
+            projects = (
+                Project.objects.filter(pk__in=due)
+                .exclude(pk__in=_bundles())
+                .exclude(stage=Stage.CANCELLED)
+                .annotate(is_started=Exists(started))
+            )
+            aggregates = {"due": Count("pk"), "started": Count("pk", filter=Q(is_started=True))}
+            if via == "lead":
+                return _grouped(projects, "lead_unit_id", **aggregates)
+            through = Project.cooperating_units.through.objects.filter(
+                project__in=projects.filter(is_started=True)
+            )
+            started_by = _grouped(through, "unit_id", started=Count("pk"))
+            due_by = _grouped(
+                Project.cooperating_units.through.objects.filter(project__in=projects),
+                "unit_id",
+                due=Count("pk"),
+            )
+            return {
+                unit: {
+                    "due": due_by[unit]["due"],
+                    "started": started_by.get(unit, {}).get("started", ZERO),
+                }
+                for unit in due_by
+            }
+
+        return self.get(("starts", end, via), compute)
+
+    # --- milestones -----------------------------------------------------------------------
+
+    def milestones(self, end: dt.date, via: str) -> Figures:
+        """Milestones due in [1 Jan, end] and those of them done by their due date."""
+
+        def compute() -> Figures:
+            due = Milestone.objects.filter(
+                due_date__gte=dt.date(end.year, 1, 1), due_date__lte=end
+            ).exclude(project__stage=Stage.CANCELLED)
+            on_time = Q(done_date__isnull=False, done_date__lte=F("due_date"))
+            if via == "lead":
+                return _grouped(
+                    due,
+                    "project__lead_unit_id",
+                    due=Count("pk"),
+                    on_time=Count("pk", filter=on_time),
+                )
+            through = Project.cooperating_units.through.objects.filter(project__milestones__in=due)
+            prefixed = Q(
+                project__milestones__done_date__isnull=False,
+                project__milestones__done_date__lte=F("project__milestones__due_date"),
+            )
+            return _grouped(
+                through, "unit_id", due=Count("pk"), on_time=Count("pk", filter=prefixed)
+            )
+
+        return self.get(("milestones", end, via), compute)
+
+    # --- report timeliness ----------------------------------------------------------------
+
+    def timeliness(self, round_: periods.Period, via: str) -> Figures:
+        """For one reporting round: projects that owed a report, and those whose report was
+        first submitted by the deadline.
+
+        A project owes a report when it was registered by the round's end and still reports
+        (not a bundle, not operating or cancelled); a project that did report counts as owing.
+        """
+
+        def compute() -> Figures:
+            registered = StageChange.objects.filter(
+                project=OuterRef("pk"), from_stage="", changed_on__lte=round_.end
+            )
+            reports = ProgressReport.objects.filter(project=OuterRef("pk"), period_key=round_.key)
+            on_time = reports.filter(
+                first_submitted_at__isnull=False,
+                first_submitted_at__date__lte=report_deadline(round_),
+            )
+            projects = (
+                Project.objects.annotate(
+                    owes=Exists(registered), reported=Exists(reports), in_time=Exists(on_time)
+                )
+                .filter(Q(owes=True, pk__in=Project.objects.reporting()) | Q(reported=True))
+                .exclude(pk__in=_bundles())
+            )
+            aggregates = {"due": Count("pk"), "on_time": Count("pk", filter=Q(in_time=True))}
+            if via == "lead":
+                return _grouped(projects, "lead_unit_id", **aggregates)
+            due_by = _grouped(
+                Project.cooperating_units.through.objects.filter(project__in=projects),
+                "unit_id",
+                due=Count("pk"),
+            )
+            on_time_by = _grouped(
+                Project.cooperating_units.through.objects.filter(
+                    project__in=projects.filter(in_time=True)
+                ),
+                "unit_id",
+                on_time=Count("pk"),
+            )
+            return {
+                unit: {
+                    "due": due_by[unit]["due"],
+                    "on_time": on_time_by.get(unit, {}).get("on_time", ZERO),
+                }
+                for unit in due_by
+            }
+
+        return self.get(("timeliness", round_.key, via), compute)
+
+    # --- targets and red cards --------------------------------------------------------------
+
+    def targets(self, year: int) -> dict[int, dict[str, Decimal]]:
+        """Per unit: ``<metric>:target`` and ``<metric>:actual`` for every target metric."""
+
+        def compute() -> Figures:
+            aggregates = {}
+            for metric in TargetMetric.values:
+                aggregates[f"{metric}:target"] = Sum("target_value", filter=Q(metric=metric))
+                aggregates[f"{metric}:actual"] = Sum("actual_value", filter=Q(metric=metric))
+            return _grouped(Target.objects.filter(year=year), "unit_id", **aggregates)
+
+        return self.get(("targets", year), compute)
+
+    def red_cards(self, via: str) -> Figures:
+        """Projects (not cancelled) and those of them under a red card now."""
+
+        def compute() -> Figures:
+            projects = Project.objects.exclude(stage=Stage.CANCELLED)
+            aggregates = {"projects": Count("pk"), "carded": Count("pk", filter=Q(red_card=True))}
+            if via == "lead":
+                return _grouped(projects, "lead_unit_id", **aggregates)
+            through = Project.cooperating_units.through.objects.filter(project__in=projects)
+            return _grouped(
+                through,
+                "unit_id",
+                projects=Count("pk"),
+                carded=Count("pk", filter=Q(project__red_card=True)),
+            )
+
+        return self.get(("red_cards", via), compute)
+
+    # --- the unit tree ----------------------------------------------------------------------
+
+    def subtree(self, parent: Unit) -> list[tuple[int, str]]:
+        if parent.path not in self.units:
+            self.queries += 1
+            self.units[parent.path] = list(
+                Unit.objects.filter(path__startswith=parent.path)
+                .exclude(pk=parent.pk)
+                .values_list("pk", "path")
+            )
+        return self.units[parent.path]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rolling up to the ranked children
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a metric needs: the ranked children, the period, the weights, the cache."""
+
+    parent: Unit
+    children: list[int]
+    period: periods.Period
+    co_unit_weight: Decimal
+    facts: Facts
+    # The last day judged: the period's end, or today while the period is open (nothing due
+    # after today counts against a unit yet).
+    as_of: dt.date
+
+    def child_of(self) -> dict[int, int]:
+        """Every unit below the parent → the ranked child it belongs to."""
+        children = set(self.children)
+        offset = len(self.parent.path)
+        mapping = {}
+        for pk, path in self.facts.subtree(self.parent):
+            head = int(path[offset:].split("/", 1)[0])
+            if head in children:
+                mapping[pk] = head
+        return mapping
+
+    def roll_up(self, figures_of: Callable[[str], Figures]) -> dict[int, dict[str, Decimal]]:
+        """Sum lead-unit figures (and weighted cooperating-unit figures) per ranked child."""
+        mapping = self.child_of()
+        totals: dict[int, dict[str, Decimal]] = {
+            child: defaultdict(lambda: ZERO) for child in self.children
+        }
+        passes = [("lead", Decimal(1))]
+        if self.co_unit_weight > 0:
+            passes.append(("co", self.co_unit_weight))
+        for via, weight in passes:
+            for unit_id, figures in figures_of(via).items():
+                child = mapping.get(unit_id)
+                if child is None:
+                    continue
+                for name, amount in figures.items():
+                    totals[child][name] += amount * weight
+        return totals
+
+    def roll_up_units(self, figures: Figures) -> dict[int, dict[str, Decimal]]:
+        """Sum per-unit figures (targets: they belong to units, not projects) per child."""
+        mapping = self.child_of()
+        totals: dict[int, dict[str, Decimal]] = {
+            child: defaultdict(lambda: ZERO) for child in self.children
+        }
+        for unit_id, values in figures.items():
+            child = unit_id if unit_id in totals else mapping.get(unit_id)
+            if child is None:
+                continue
+            for name, amount in values.items():
+                totals[child][name] += amount
+        return totals
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+
+Values = dict[int, Decimal | None]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    measure: str  # shown after the value: "%", "万元", "个"
+    higher_is_better: bool
+    compute: Callable[[Context], Values]
+    help: str = ""
+
+
+def _investment_rate(ctx: Context) -> Values:
+    end = ctx.period.end
+    ytd = ctx.roll_up(lambda via: ctx.facts.year_to_date_investment(end, via))
+    plan = ctx.roll_up(lambda via: ctx.facts.annual_plan(end.year, via))
+    return {c: _pct(ytd[c]["amount"], plan[c]["amount"]) for c in ctx.children}
+
+
+def _schedule_gap(ctx: Context) -> Values:
+    elapsed = Decimal(str(periods.elapsed_share_of_year(ctx.period.end))) * HUNDRED
+    rates = _investment_rate(ctx)
+    return {
+        c: None if rate is None else (rate - elapsed).quantize(Decimal("0.01"))
+        for c, rate in rates.items()
+    }
+
+
+def _start_rate(ctx: Context) -> Values:
+    starts = ctx.roll_up(lambda via: ctx.facts.starts(ctx.as_of, via))
+    return {c: _pct(starts[c]["started"], starts[c]["due"]) for c in ctx.children}
+
+
+def _milestone_rate(ctx: Context) -> Values:
+    done = ctx.roll_up(lambda via: ctx.facts.milestones(ctx.as_of, via))
+    return {c: _pct(done[c]["on_time"], done[c]["due"]) for c in ctx.children}
+
+
+def reporting_rounds(period: periods.Period, as_of: dt.date | None = None) -> list[periods.Period]:
+    """The reporting rounds a ranking period judges: those whose deadline falls inside it (and
+    has passed by ``as_of``), or, for a period shorter than the reporting cadence, the last
+    round due by then."""
+    as_of = min(as_of or period.end, period.end)
+    kind = report_period_kind()
+    first = periods.containing(kind, period.start - dt.timedelta(days=62))
+    due = [r for r in periods.iter_between(kind, first.start, as_of) if report_deadline(r) < as_of]
+    due += [
+        r
+        for r in periods.iter_between(kind, first.start, as_of)
+        if report_deadline(r) == as_of and as_of == period.end
+    ]
+    inside = [r for r in due if report_deadline(r) >= period.start]
+    return inside or due[-1:]
+
+
+def _timeliness(ctx: Context) -> Values:
+    totals = {c: {"due": ZERO, "on_time": ZERO} for c in ctx.children}
+    for round_ in reporting_rounds(ctx.period, ctx.as_of):
+        figures = ctx.roll_up(lambda via, r=round_: ctx.facts.timeliness(r, via))
+        for c in ctx.children:
+            totals[c]["due"] += figures[c]["due"]
+            totals[c]["on_time"] += figures[c]["on_time"]
+    return {c: _pct(totals[c]["on_time"], totals[c]["due"]) for c in ctx.children}
+
+
+def _target_rate(metric: str) -> Callable[[Context], Values]:
+    def compute(ctx: Context) -> Values:
+        totals = ctx.roll_up_units(ctx.facts.targets(ctx.period.end.year))
+        return {
+            c: _pct(totals[c][f"{metric}:actual"], totals[c][f"{metric}:target"])
+            for c in ctx.children
+        }
+
+    return compute
+
+
+def _red_cards(ctx: Context) -> Values:
+    """A unit with no projects has no value (it is not ranked on a project metric)."""
+    cards = ctx.roll_up(lambda via: ctx.facts.red_cards(via))
+    return {c: cards[c]["carded"] if cards[c]["projects"] else None for c in ctx.children}
+
+
+_METRICS = [
+    Metric(
+        "investment_rate",
+        _("investment completion rate"),
+        "%",
+        True,
+        _investment_rate,
+        _("Year-to-date completed investment ÷ annual planned investment."),
+    ),
+    Metric(
+        "schedule_gap",
+        _("gap to the elapsed share of the year"),
+        "%",
+        True,
+        _schedule_gap,
+        _("Investment completion rate minus the share of the year elapsed (序时进度), in points."),
+    ),
+    Metric(
+        "start_rate",
+        _("start rate"),
+        "%",
+        True,
+        _start_rate,
+        _("Projects started ÷ projects due to start by the end of the period."),
+    ),
+    Metric(
+        "milestone_rate",
+        _("milestones on time"),
+        "%",
+        True,
+        _milestone_rate,
+        _("Milestones done by their due date ÷ milestones due this year up to the period end."),
+    ),
+    Metric(
+        "report_timeliness",
+        _("reporting timeliness"),
+        "%",
+        True,
+        _timeliness,
+        _("Reports first submitted by their deadline ÷ reports due."),
+    ),
+    *[
+        Metric(
+            f"target_{value}",
+            format_lazy(_("{target}: completion"), target=label),
+            "%",
+            True,
+            _target_rate(value),
+            _("Achieved so far ÷ the year's target."),
+        )
+        for value, label in TargetMetric.choices
+    ],
+    Metric(
+        "red_cards",
+        _("projects with a red card"),
+        "",
+        False,
+        _red_cards,
+        _("Projects currently under a red card; fewer is better."),
+    ),
+]
+
+REGISTRY: dict[str, Metric] = {metric.key: metric for metric in _METRICS}
+METRIC_CHOICES = [(metric.key, metric.label) for metric in _METRICS]

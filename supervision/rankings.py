@@ -1,0 +1,346 @@
+"""Ranking services: compute a snapshot, publish it, and find the periods still to compute.
+
+Scoring (docs/rankings.md): each metric is scaled 0–100 against the best unit, direction-aware;
+the score is the weighted mean over the metrics a unit has a value for; equal scores share a
+rank (1, 2, 2, 4). Exempt units and units with nothing to measure are listed without a rank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from projects import selectors
+from projects.models import Unit
+from supervision.metrics import REGISTRY, Context, Facts
+from supervision.models import (
+    RankingEntry,
+    RankingExemption,
+    RankingScheme,
+    RankingSnapshot,
+    SchemeMetric,
+    SnapshotStatus,
+)
+from tracker import periods
+
+HUNDRED = Decimal(100)
+TWO_PLACES = Decimal("0.01")
+
+
+def ranked_children(scheme: RankingScheme) -> list[Unit]:
+    return list(
+        Unit.objects.filter(
+            parent=scheme.parent_unit, kind__in=scheme.child_kinds, is_active=True
+        ).order_by("sort_order", "path")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring (pure functions, tested on their own)
+# ---------------------------------------------------------------------------------------------
+
+
+def scale(values: dict[int, Decimal | None], *, higher_is_better: bool) -> dict[int, Decimal]:
+    """0–100 per unit against the best one; units without a value get no score.
+
+    A higher-is-better metric that cannot be negative is scaled as a share of the best value
+    (the best gets 100, half the best 50). Otherwise (lower is better, or values that may be
+    negative such as the gap to the elapsed share of the year) the range from worst to best is
+    scaled to 0–100. When every unit has the same value, all get 100.
+    """
+    present = {unit: v for unit, v in values.items() if v is not None}
+    if not present:
+        return {}
+    best = max(present.values()) if higher_is_better else min(present.values())
+    worst = min(present.values()) if higher_is_better else max(present.values())
+    if best == worst:
+        return dict.fromkeys(present, HUNDRED)
+    if higher_is_better and worst >= 0:
+        return {unit: (v * HUNDRED / best).quantize(TWO_PLACES) for unit, v in present.items()}
+    return {
+        unit: abs((v - worst) * HUNDRED / (best - worst)).quantize(TWO_PLACES)
+        for unit, v in present.items()
+    }
+
+
+def competition_ranks(scores: dict[int, Decimal]) -> dict[int, int]:
+    """Standard competition ranking: equal scores share a rank, the next rank skips (1, 2, 2, 4)."""
+    ordered = sorted(scores.items(), key=lambda item: -item[1])
+    ranks: dict[int, int] = {}
+    previous_score, previous_rank = None, 0
+    for position, (unit, score) in enumerate(ordered, start=1):
+        if score != previous_score:
+            previous_score, previous_rank = score, position
+        ranks[unit] = previous_rank
+    return ranks
+
+
+def marks(ranks: dict[int, int], top: int, bottom: int) -> tuple[set[int], set[int]]:
+    """Units marked at the top (rank ≤ top) and the bottom (the last ``bottom`` places, ties
+    included); a unit is never both."""
+    if not ranks:
+        return set(), set()
+    tops = {unit for unit, rank in ranks.items() if rank <= top}
+    n = len(ranks)
+    if bottom <= 0:
+        return tops, set()
+    threshold = sorted(ranks.values())[max(n - bottom, 0)]
+    bottoms = {unit for unit, rank in ranks.items() if rank >= threshold} - tops
+    return tops, bottoms
+
+
+# ---------------------------------------------------------------------------------------------
+# Computing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    unit: int
+    values: dict[str, str | None]
+    scores: dict[str, str | None]
+    score: Decimal | None
+    rank: int | None
+    previous_rank: int | None
+    movement: int | None
+    is_top: bool
+    is_bottom: bool
+    exempt_reason: str
+
+    def as_json(self) -> dict:
+        return {
+            "unit": self.unit,
+            "values": self.values,
+            "scores": self.scores,
+            "score": None if self.score is None else str(self.score),
+            "rank": self.rank,
+            "previous_rank": self.previous_rank,
+            "movement": self.movement,
+            "is_top": self.is_top,
+            "is_bottom": self.is_bottom,
+            "exempt_reason": self.exempt_reason,
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(TWO_PLACES))
+
+
+def compute_rows(
+    scheme: RankingScheme,
+    period: periods.Period,
+    *,
+    metrics: list[SchemeMetric],
+    today: dt.date,
+    facts: Facts | None = None,
+) -> list[Row]:
+    facts = facts or Facts()
+    children = ranked_children(scheme)
+    child_ids = [unit.pk for unit in children]
+    exempt = dict(
+        RankingExemption.objects.filter(scheme=scheme, period_key=period.key).values_list(
+            "unit_id", "reason"
+        )
+    )
+    ranked_ids = [pk for pk in child_ids if pk not in exempt]
+    context = Context(
+        parent=scheme.parent_unit,
+        children=child_ids,
+        period=period,
+        co_unit_weight=scheme.co_unit_weight,
+        facts=facts,
+        as_of=min(period.end, today),
+    )
+    values: dict[str, dict[int, Decimal | None]] = {}
+    scores: dict[str, dict[int, Decimal]] = {}
+    for scheme_metric in metrics:
+        metric_values = REGISTRY[scheme_metric.metric].compute(context)
+        values[scheme_metric.metric] = metric_values
+        scores[scheme_metric.metric] = scale(
+            {pk: metric_values.get(pk) for pk in ranked_ids},
+            higher_is_better=scheme_metric.higher_is_better,
+        )
+    totals: dict[int, Decimal] = {}
+    for pk in ranked_ids:
+        weighted = weights = Decimal(0)
+        for scheme_metric in metrics:
+            metric_score = scores[scheme_metric.metric].get(pk)
+            if metric_score is not None:
+                weighted += metric_score * scheme_metric.weight
+                weights += scheme_metric.weight
+        if weights:
+            totals[pk] = (weighted / weights).quantize(TWO_PLACES)
+    ranks = competition_ranks(totals)
+    tops, bottoms = marks(ranks, scheme.top_count, scheme.bottom_count)
+    previous = dict(
+        RankingEntry.objects.filter(
+            snapshot__scheme=scheme, snapshot__period_key=period.previous().key
+        ).values_list("unit_id", "rank")
+    )
+    rows = []
+    for pk in child_ids:
+        rank = ranks.get(pk)
+        previous_rank = previous.get(pk)
+        rows.append(
+            Row(
+                unit=pk,
+                values={key: _text(v.get(pk)) for key, v in values.items()},
+                scores={key: _text(s.get(pk)) for key, s in scores.items()},
+                score=totals.get(pk),
+                rank=rank,
+                previous_rank=previous_rank,
+                movement=(previous_rank - rank) if rank and previous_rank else None,
+                is_top=pk in tops,
+                is_bottom=pk in bottoms,
+                exempt_reason=exempt.get(pk, ""),
+            )
+        )
+    return rows
+
+
+def _metric_header(metrics: Iterable[SchemeMetric]) -> list[dict]:
+    return [
+        {
+            "key": m.metric,
+            "weight": str(m.weight),
+            "higher_is_better": m.higher_is_better,
+            "measure": REGISTRY[m.metric].measure,
+        }
+        for m in metrics
+    ]
+
+
+def _fingerprint(header: list[dict], rows: list[Row], provisional: bool) -> str:
+    payload = json.dumps(
+        {"metrics": header, "rows": [r.as_json() for r in rows], "provisional": provisional},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@transaction.atomic
+def ranking_compute(
+    *,
+    scheme: RankingScheme,
+    period: periods.Period,
+    today: dt.date | None = None,
+    facts: Facts | None = None,
+) -> RankingSnapshot:
+    """Compute (or recompute) the draft snapshot of ``scheme`` for ``period``.
+
+    Idempotent: the scheme row is locked, and when nothing changed nothing is written. A
+    published snapshot is returned untouched: corrections show in the next period.
+    """
+    today = today or timezone.localdate()
+    if period.kind != scheme.cadence:
+        raise ValidationError(_("The period does not match the scheme's cadence."))
+    if period.start > today:
+        raise ValidationError(_("This period has not begun yet."))
+    scheme = (
+        RankingScheme.objects.select_for_update().select_related("parent_unit").get(pk=scheme.pk)
+    )
+    snapshot = RankingSnapshot.objects.filter(scheme=scheme, period_key=period.key).first()
+    if snapshot is not None and snapshot.is_published:
+        return snapshot
+    metrics = list(scheme.metrics.all())
+    rows = compute_rows(scheme, period, metrics=metrics, today=today, facts=facts)
+    provisional = period.end >= today
+    header = _metric_header(metrics)
+    fingerprint = _fingerprint(header, rows, provisional)
+    if snapshot is not None and snapshot.fingerprint == fingerprint:
+        return snapshot
+    if snapshot is None:
+        snapshot = RankingSnapshot(scheme=scheme, period_key=period.key)
+    snapshot.period_start, snapshot.period_end = period.start, period.end
+    snapshot.is_provisional = provisional
+    snapshot.metrics = header
+    snapshot.fingerprint = fingerprint
+    snapshot.computed_at = timezone.now()
+    snapshot.save()
+    RankingEntry.objects.filter(snapshot=snapshot).exclude(
+        unit_id__in=[row.unit for row in rows]
+    ).delete()
+    fields = [
+        "values",
+        "scores",
+        "score",
+        "rank",
+        "previous_rank",
+        "movement",
+        "is_top",
+        "is_bottom",
+        "exempt_reason",
+    ]
+    RankingEntry.objects.bulk_create(
+        [
+            RankingEntry(
+                snapshot=snapshot,
+                unit_id=row.unit,
+                **{name: getattr(row, name) for name in fields},
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["snapshot", "unit"],
+        update_fields=fields,
+    )
+    return snapshot
+
+
+@transaction.atomic
+def ranking_publish(*, snapshot: RankingSnapshot, actor, today: dt.date | None = None):
+    """Freeze a draft for good: a supervisor of the ranked unit's level decides."""
+    today = today or timezone.localdate()
+    snapshot = (
+        RankingSnapshot.objects.select_for_update()
+        .select_related("scheme__parent_unit")
+        .get(pk=snapshot.pk)
+    )
+    if not selectors.can_supervise(actor, snapshot.scheme.parent_unit):
+        raise PermissionDenied(_("Only a supervisor may publish a ranking."))
+    if snapshot.is_published:
+        raise ValidationError(_("This ranking has already been published."))
+    if snapshot.period_end >= today:
+        raise ValidationError(_("The period is still open: publish it after it ends."))
+    if snapshot.is_provisional:
+        # Computed while the period was open: bring it up to date before freezing it.
+        ranking_compute(scheme=snapshot.scheme, period=snapshot.period, today=today)
+        snapshot.refresh_from_db()
+    snapshot.status = SnapshotStatus.PUBLISHED
+    snapshot.published_at = timezone.now()
+    snapshot.published_by = actor
+    snapshot.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    return snapshot
+
+
+# ---------------------------------------------------------------------------------------------
+# What is due
+# ---------------------------------------------------------------------------------------------
+
+
+def due_periods(
+    scheme: RankingScheme, today: dt.date
+) -> tuple[list[periods.Period], periods.Period]:
+    """Closed periods since ``starts_on`` without a final snapshot, and the open period.
+
+    A snapshot computed while its period was open (provisional) is due again once it closes.
+    """
+    current = periods.containing(scheme.cadence, today)
+    if scheme.starts_on > current.end:
+        return [], current
+    final = set(scheme.snapshots.filter(is_provisional=False).values_list("period_key", flat=True))
+    closed = [
+        p
+        for p in periods.iter_between(scheme.cadence, scheme.starts_on, today)
+        if p.end < today and p.key not in final
+    ]
+    return closed, current

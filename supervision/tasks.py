@@ -1,0 +1,39 @@
+"""Celery tasks of supervision: thin, take ids, safe to run twice or on two workers at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from supervision import rankings
+from supervision.models import RankingScheme
+from tracker import periods
+
+
+@shared_task(acks_late=True)
+def compute_ranking(scheme_id: int, period_key: str, today: str | None = None) -> int:
+    """Compute one scheme's snapshot for one period; returns the snapshot's id."""
+    scheme = RankingScheme.objects.get(pk=scheme_id)
+    day = dt.date.fromisoformat(today) if today else timezone.localdate()
+    snapshot = rankings.ranking_compute(scheme=scheme, period=periods.parse(period_key), today=day)
+    return snapshot.pk
+
+
+@shared_task(bind=True, acks_late=True)
+def compute_due_rankings(self, today: str | None = None) -> int:
+    """The daily job: every closed period without a final snapshot (catching up after downtime),
+    and the open period as a provisional draft, for every active scheme. Returns how many
+    computations it queued."""
+    day = dt.date.fromisoformat(today) if today else timezone.localdate()
+    # The computations go to the queue this job came from (a worker serving a queue of its own
+    # does the whole job).
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    queued = 0
+    for scheme in RankingScheme.objects.filter(is_active=True).order_by("pk"):
+        closed, current = rankings.due_periods(scheme, day)
+        for period in [*closed, current]:
+            compute_ranking.apply_async((scheme.pk, period.key, day.isoformat()), queue=queue)
+            queued += 1
+    return queued
