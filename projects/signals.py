@@ -7,7 +7,7 @@ and funding), since Django does not fast-delete models that have receivers.
 from __future__ import annotations
 
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from projects.models import (
     FundingApplication,
@@ -44,3 +44,9 @@ for _model in TRACKED:
     receiver(post_delete, sender=_model, dispatch_uid=f"tombstone-{_model._meta.model_name}")(
         _write_tombstone
     )
+
+
+# Sent by ``seed_demo`` inside its transaction once the projects domain is loaded, so that apps
+# built on it (supervision) add their part of the demo county: ``today``, ``county`` (the demo
+# county's Unit) and ``supervisor`` (the demo supervisor) are passed.
+demo_seeded = Signal()

@@ -413,3 +413,28 @@ def test_running_twice_changes_nothing(county):
 def test_today_cannot_be_in_the_future(db):
     with time_machine.travel(NOW, tick=False), pytest.raises(CommandError):
         call_command("seed_demo", today="2026-11-22", stdout=io.StringIO())
+
+
+def test_default_ranking_schemes_with_a_year_of_published_history(county):
+    from supervision.models import RankingEntry, RankingScheme, RankingSnapshot
+
+    schemes = {s.name: s for s in RankingScheme.objects.filter(parent_unit=county)}
+    assert {s.cadence for s in schemes.values()} == {"month", "dekad", "half_month", "quarter"}
+    assert len(schemes) == 5
+    monthly = schemes["县直部门月度综合排名"]
+    assert monthly.metrics.count() == 5
+    published = RankingSnapshot.objects.filter(scheme=monthly, status="published")
+    # January to October are closed on 21 November and published; November is a draft.
+    assert sorted(published.values_list("period_key", flat=True)) == [
+        f"2026-{m:02d}" for m in range(1, 11)
+    ]
+    november = RankingSnapshot.objects.get(scheme=monthly, period_key="2026-11")
+    assert (november.status, november.is_provisional) == ("draft", True)
+    october = published.get(period_key="2026-10")
+    entries = RankingEntry.objects.filter(snapshot=october)
+    assert entries.filter(rank=1).exists()
+    assert entries.filter(is_top=True).count() >= 3
+    assert entries.filter(is_bottom=True).count() >= 3
+    assert entries.exclude(movement=None).exclude(movement=0).exists()  # movement shows
+    dekads = RankingSnapshot.objects.filter(scheme=schemes["旬报填报及时率排名"])
+    assert dekads.filter(status="published").count() == 32  # 1 January to 10 November

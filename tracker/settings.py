@@ -275,6 +275,10 @@ SPECTACULAR_SETTINGS = {
         "InvestmentSourceEnum": "projects.models.Source",
         "FundingSourceEnum": "projects.models.FundingSource",
         "StageEnum": "projects.models.Stage",
+        "PeriodKindEnum": "tracker.periods.PERIOD_KIND_CHOICES",
+        "RankingStatusEnum": "supervision.models.SnapshotStatus",
+        "FundingApplicationStatusEnum": "projects.models.ApplicationStatus",
+        "TombstoneReasonEnum": "projects.models.TombstoneReason",
     },
 }
 

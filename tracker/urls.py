@@ -17,8 +17,10 @@ urlpatterns = [
     path("accounts/tokens/", account.api_tokens, name="api_tokens"),
     path("accounts/tokens/<int:pk>/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("supervision.api")),
     path("api/", include("projects.api.urls")),
     path("health/", views.health, name="health"),
+    path("", include("supervision.urls")),
     path("", include("projects.urls")),
 ]
 

@@ -58,6 +58,7 @@ from projects.models import (
     Unit,
     UnitKind,
 )
+from projects.signals import demo_seeded
 from tracker import periods
 
 User = AbstractUser
@@ -1716,6 +1717,7 @@ def seed(rng: random.Random, today: dt.date, count: int) -> Context:
     give_red_cards(ctx, plans)
     write_applications(ctx, plans, scale=max(1, count // 70))
     write_targets(ctx)
+    demo_seeded.send(sender=Command, today=today, county=county, supervisor=supervisor)
     return ctx
 
 

@@ -1,0 +1,109 @@
+"""The supervision part of the demo county: default ranking schemes with a year of history.
+
+Connected to ``projects.signals.demo_seeded`` (supervision builds on projects, never the reverse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from supervision import rankings
+from supervision.metrics import Facts
+from supervision.models import RankingScheme, SchemeMetric
+from tracker import periods
+
+# name, child kinds, cadence, [(metric, weight)]
+DEFAULT_SCHEMES = [
+    (
+        "县直部门月度综合排名",
+        ["department"],
+        "month",
+        [
+            ("investment_rate", 30),
+            ("start_rate", 20),
+            ("milestone_rate", 20),
+            ("report_timeliness", 20),
+            ("red_cards", 10),
+        ],
+    ),
+    (
+        "乡镇（街道）月度综合排名",
+        ["township"],
+        "month",
+        [
+            ("investment_rate", 40),
+            ("start_rate", 20),
+            ("milestone_rate", 20),
+            ("report_timeliness", 20),
+        ],
+    ),
+    (
+        "旬报填报及时率排名",
+        ["department", "township", "zone"],
+        "dekad",
+        [("report_timeliness", 100)],
+    ),
+    (
+        "半月招商跑项争资排名",
+        ["department", "township", "zone", "team"],
+        "half_month",
+        [
+            ("target_attraction_signed", 40),
+            ("target_attraction_arrived", 30),
+            ("target_funding", 30),
+        ],
+    ),
+    (
+        "季度综合考评排名",
+        ["department", "township", "zone"],
+        "quarter",
+        [
+            ("investment_rate", 30),
+            ("schedule_gap", 10),
+            ("start_rate", 20),
+            ("milestone_rate", 20),
+            ("report_timeliness", 10),
+            ("target_funding", 10),
+        ],
+    ),
+]
+
+
+def create_default_schemes(county, year: int) -> list[RankingScheme]:
+    schemes = []
+    for order, (name, kinds, cadence, metrics) in enumerate(DEFAULT_SCHEMES, start=1):
+        scheme = RankingScheme(
+            name=name,
+            parent_unit=county,
+            child_kinds=kinds,
+            cadence=cadence,
+            starts_on=dt.date(year, 1, 1),
+            sort_order=order,
+        )
+        scheme.full_clean()
+        scheme.save()
+        for position, (metric, weight) in enumerate(metrics, start=1):
+            SchemeMetric.objects.create(
+                scheme=scheme, metric=metric, weight=Decimal(weight), sort_order=position
+            )
+        schemes.append(scheme)
+    return schemes
+
+
+def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
+    """Every closed period of the year computed and published, the open one as a draft."""
+    facts = Facts()
+    for scheme in create_default_schemes(county, today.year):
+        for period in periods.iter_between(scheme.cadence, scheme.starts_on, today):
+            snapshot = rankings.ranking_compute(
+                scheme=scheme, period=period, today=today, facts=facts
+            )
+            if period.end < today:
+                rankings.ranking_publish(snapshot=snapshot, actor=supervisor, today=today)
+
+
+def connect() -> None:
+    from projects.signals import demo_seeded
+
+    demo_seeded.connect(seed_rankings, dispatch_uid="supervision-demo-rankings")

@@ -1,0 +1,148 @@
+"""Ranking pages: /rankings/ (every visible scheme with its latest ranking) and one ranking with
+its comparison to the previous period; supervisors preview drafts and publish them there."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Q, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supervision import rankings, selectors
+from supervision.metrics import REGISTRY
+from supervision.models import RankingEntry, RankingSnapshot, SnapshotStatus
+
+
+@login_required
+def ranking_index(request: HttpRequest) -> HttpResponse:
+    snapshots = selectors.visible_snapshots(request.user)
+    latest = snapshots.filter(scheme=OuterRef("pk")).order_by("-period_start")
+    schemes = list(
+        selectors.visible_schemes(request.user)
+        .filter(is_active=True)
+        .select_related("parent_unit")
+        .annotate(
+            latest_id=Subquery(latest.values("pk")[:1]),
+            published_id=Subquery(latest.filter(status=SnapshotStatus.PUBLISHED).values("pk")[:1]),
+        )
+    )
+    shown = {s.published_id or s.latest_id for s in schemes} - {None}
+    drafts = {s.latest_id for s in schemes if s.latest_id != s.published_id} - {None}
+    by_pk = {snap.pk: snap for snap in RankingSnapshot.objects.filter(pk__in=shown | drafts)}
+    marked: dict[int, list[RankingEntry]] = {}
+    for entry in RankingEntry.objects.filter(
+        Q(is_top=True) | Q(is_bottom=True), snapshot__in=shown
+    ).select_related("unit"):
+        marked.setdefault(entry.snapshot_id, []).append(entry)
+    rows = []
+    for scheme in schemes:
+        snapshot = by_pk.get(scheme.published_id or scheme.latest_id)
+        entries = sorted(marked.get(snapshot.pk, []) if snapshot else [], key=lambda e: e.rank)
+        rows.append(
+            {
+                "scheme": scheme,
+                "snapshot": snapshot,
+                "draft": by_pk.get(scheme.latest_id) if scheme.latest_id in drafts else None,
+                "top": [e for e in entries if e.is_top],
+                "bottom": [e for e in entries if e.is_bottom],
+                "metrics": [REGISTRY[m["key"]].label for m in snapshot.metrics] if snapshot else [],
+            }
+        )
+    return render(request, "supervision/ranking_index.html", {"rows": rows})
+
+
+def _shown(value: str | None, measure: str) -> str | None:
+    """Counts without decimals (1, 0.5 with a co-unit weight); rates with two."""
+    if value is None or measure:
+        return value
+    return format(Decimal(value).normalize(), "f")
+
+
+def _snapshot_for(request: HttpRequest, pk: int) -> RankingSnapshot:
+    snapshot = (
+        selectors.visible_snapshots(request.user)
+        .select_related("scheme__parent_unit", "published_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if snapshot is None:
+        raise Http404(_("No such ranking in your scope."))
+    return snapshot
+
+
+@login_required
+def ranking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    snapshot = _snapshot_for(request, pk)
+    entries = list(snapshot.entries.select_related("unit"))
+    previous = {
+        e.unit_id: e
+        for e in RankingEntry.objects.filter(
+            snapshot__scheme=snapshot.scheme,
+            snapshot__period_key=snapshot.period.previous().key,
+        )
+    }
+    columns = [
+        {**m, "label": REGISTRY[m["key"]].label, "help": REGISTRY[m["key"]].help}
+        for m in snapshot.metrics
+    ]
+    for entry in entries:
+        entry.cells = [
+            {
+                "value": _shown(entry.values.get(c["key"]), c["measure"]),
+                "score": entry.scores.get(c["key"]),
+                "measure": c["measure"],
+                "label": c["label"],
+            }
+            for c in columns
+        ]
+        before = previous.get(entry.unit_id)
+        entry.previous_score = before.score if before else None
+    others = list(
+        selectors.visible_snapshots(request.user)
+        .filter(scheme=snapshot.scheme)
+        .order_by("-period_start")
+        .values("pk", "period_key", "status", "is_provisional")
+    )
+    for other in others:
+        other["label"] = RankingSnapshot(period_key=other["period_key"]).period_label
+    can_publish = (
+        not snapshot.is_published
+        and selectors.can_publish(request.user, snapshot)
+        and snapshot.period_end < timezone.localdate()
+    )
+    return render(
+        request,
+        "supervision/ranking_detail.html",
+        {
+            "snapshot": snapshot,
+            "scheme": snapshot.scheme,
+            "entries": entries,
+            "columns": columns,
+            "others": others,
+            "can_publish": can_publish,
+            "ranked": sum(1 for e in entries if e.rank is not None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    snapshot = _snapshot_for(request, pk)
+    try:
+        rankings.ranking_publish(snapshot=snapshot, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Published %(ranking)s. It will not change again.") % {"ranking": snapshot},
+        )
+    return redirect("ranking_detail", pk=snapshot.pk)

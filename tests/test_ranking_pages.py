@@ -1,0 +1,262 @@
+"""The ranking pages and API: who sees what, publishing from the page, fixed query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from projects import services
+from projects.models import Role
+from supervision import rankings
+from supervision.models import RankingScheme, RankingSnapshot, SchemeMetric
+from tests import factories
+from tests.test_api_resources import assert_error, bearer, make_token
+from tracker import periods
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_scheme(parent, name="县直部门月度排名", cadence="month"):
+    scheme = RankingScheme.objects.create(
+        name=name,
+        parent_unit=parent,
+        child_kinds=["department"],
+        cadence=cadence,
+        starts_on=dt.date(2026, 1, 1),
+    )
+    SchemeMetric.objects.create(scheme=scheme, metric="red_cards", weight=1)
+    SchemeMetric.objects.create(scheme=scheme, metric="investment_rate", weight=2)
+    return scheme
+
+
+@pytest.fixture
+def board(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, project_a, project_b):
+    for project, actor, amount in ((project_a, reporter_a, 600), (project_b, reporter_b, 200)):
+        services.year_plan_set(
+            project=project, year=2026, actor=actor, planned_investment=Decimal(1000)
+        )
+        report = services.report_save(
+            project=project, period=periods.parse("2026-10"), actor=actor, investment=amount
+        )
+        services.report_submit(report=report, actor=actor)
+    scheme = make_scheme(county)
+    published = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-10"))
+    rankings.ranking_publish(snapshot=published, actor=supervisor)
+    draft = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-11"))
+    closed_draft = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-09"))
+    other_county = factories.UnitFactory(name="邻县", kind="county", parent=county.parent)
+    stranger = factories.member(other_county, Role.SUPERVISOR, username="stranger")
+    return {
+        "scheme": scheme,
+        "published": published,
+        "draft": draft,
+        "closed_draft": closed_draft,
+        "stranger": stranger,
+    }
+
+
+def login(client, request, board, persona):
+    if persona == "stranger":
+        client.force_login(board["stranger"])
+    elif persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+
+
+@pytest.mark.parametrize(
+    ("persona", "index_lists", "published", "draft"),
+    [
+        ("reporter_a", True, 200, 404),  # a ranked department sees the published ranking
+        ("head_a", True, 200, 404),
+        ("leader", True, 200, 404),
+        ("supervisor", True, 200, 200),
+        ("stranger", False, 404, 404),  # a supervisor of another county
+    ],
+)
+def test_ranking_pages_by_persona(client, request, board, persona, index_lists, published, draft):
+    login(client, request, board, persona)
+    index = client.get("/rankings/")
+    assert index.status_code == 200
+    assert ("县直部门月度排名" in index.content.decode()) is index_lists
+    page = client.get(f"/rankings/{board['published'].pk}/")
+    assert page.status_code == published
+    if published == 200:
+        html = page.content.decode()
+        assert "交通运输局" in html and "水利局" in html
+        assert "发布" in html  # the published banner
+        assert "发布此排名" not in html  # nothing left to publish
+    assert client.get(f"/rankings/{board['draft'].pk}/").status_code == draft
+
+
+def test_anonymous_is_sent_to_log_in(client, board):
+    for url in ("/rankings/", f"/rankings/{board['published'].pk}/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    response = client.post(f"/rankings/{board['closed_draft'].pk}/publish/")
+    assert response.status_code == 302
+    assert RankingSnapshot.objects.get(pk=board["closed_draft"].pk).status == "draft"
+
+
+def test_detail_shows_rank_score_and_movement(client, board, supervisor):
+    client.force_login(supervisor)
+    html = client.get(f"/rankings/{board['published'].pk}/").content.decode()
+    # 交通运输局: 60 % of its plan, first; 水利局: 20 %, second.
+    assert html.index("交通运输局") < html.index("水利局")
+    assert "60.00%" in html and "20.00%" in html
+    assert "投资完成率" in html and "亮红牌项目数" in html
+
+
+def test_supervisor_publishes_a_closed_draft_from_the_page(client, board, supervisor):
+    client.force_login(supervisor)
+    url = f"/rankings/{board['closed_draft'].pk}/"
+    assert "发布此排名" in client.get(url).content.decode()
+    response = client.post(f"{url}publish/", follow=True)
+    assert response.status_code == 200
+    snapshot = RankingSnapshot.objects.get(pk=board["closed_draft"].pk)
+    assert (snapshot.status, snapshot.published_by) == ("published", supervisor)
+    assert "已发布" in response.content.decode()
+
+
+def test_open_period_cannot_be_published_from_the_page(client, board, supervisor):
+    client.force_login(supervisor)
+    url = f"/rankings/{board['draft'].pk}/"
+    assert "发布此排名" not in client.get(url).content.decode()
+    response = client.post(f"{url}publish/", follow=True)
+    assert "尚未结束" in response.content.decode()
+    assert RankingSnapshot.objects.get(pk=board["draft"].pk).status == "draft"
+
+
+@pytest.mark.parametrize(("persona", "status"), [("reporter_a", 404), ("leader", 404)])
+def test_only_supervisors_publish(client, request, board, persona, status):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.post(f"/rankings/{board['closed_draft'].pk}/publish/")
+    assert response.status_code == status
+    assert RankingSnapshot.objects.get(pk=board["closed_draft"].pk).status == "draft"
+
+
+def test_a_county_head_sees_published_but_cannot_republish(client, board, leader):
+    client.force_login(leader)
+    response = client.post(f"/rankings/{board['published'].pk}/publish/")
+    assert response.status_code == 403
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries.captured_queries)
+
+
+def test_pages_keep_a_fixed_number_of_queries(client, board, county, supervisor, reporter_a):
+    client.force_login(supervisor)
+    index = count_queries(client, "/rankings/")
+    detail = count_queries(client, f"/rankings/{board['published'].pk}/")
+    # More schemes, more units, more periods: the same number of queries.
+    for n in range(4):
+        unit = factories.UnitFactory(name=f"新部门{n}", kind="department", parent=county)
+        factories.create_project(actor=supervisor, lead_unit=unit, name=f"项目{n}")
+    for n in range(3):
+        scheme = make_scheme(county, name=f"方案{n}")
+        for key in ("2026-09", "2026-10"):
+            snapshot = rankings.ranking_compute(scheme=scheme, period=periods.parse(key))
+            rankings.ranking_publish(snapshot=snapshot, actor=supervisor)
+    bigger = rankings.ranking_compute(scheme=board["scheme"], period=periods.parse("2026-08"))
+    rankings.ranking_publish(snapshot=bigger, actor=supervisor)
+    assert count_queries(client, "/rankings/") == index
+    assert count_queries(client, f"/rankings/{board['published'].pk}/") == detail
+    assert (index, detail) == (6, 7)
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "schemes", "rankings_seen"),
+    [
+        ("reporter_a", 1, {"2026-10"}),
+        ("leader", 1, {"2026-10"}),
+        ("supervisor", 1, {"2026-09", "2026-10", "2026-11"}),
+        ("stranger", 0, set()),
+    ],
+)
+def test_api_lists_by_persona(client, request, board, persona, schemes, rankings_seen):
+    user = board["stranger"] if persona == "stranger" else request.getfixturevalue(persona)
+    auth = bearer(make_token(user))
+    body = client.get("/api/v1/ranking-schemes/", headers=auth).json()
+    assert body["count"] == schemes
+    body = client.get("/api/v1/rankings/", headers=auth).json()
+    assert {r["period_key"] for r in body["results"]} == rankings_seen
+    detail = client.get(f"/api/v1/rankings/{board['draft'].pk}/", headers=auth)
+    if "2026-11" in rankings_seen:
+        assert detail.status_code == 200
+        entries = detail.json()["entries"]
+        assert [e["unit_name"] for e in entries][:2] == ["交通运输局", "水利局"]
+    else:
+        assert_error(detail, 404, "not_found")
+
+
+def test_api_ranking_content_and_filters(client, board, reporter_a):
+    auth = bearer(make_token(reporter_a))
+    body = client.get("/api/v1/rankings/?period=2026-10", headers=auth).json()
+    [ranking] = body["results"]
+    assert ranking["status"] == "published"
+    first = ranking["entries"][0]
+    assert (first["unit_name"], first["rank"], first["values"]["investment_rate"]) == (
+        "交通运输局",
+        1,
+        "60.00",
+    )
+    assert [m["key"] for m in ranking["metrics"]] == ["red_cards", "investment_rate"]
+    scheme = client.get(f"/api/v1/ranking-schemes/{board['scheme'].pk}/", headers=auth).json()
+    assert {m["metric"]: m["label"] for m in scheme["metrics"]} == {
+        "red_cards": "亮红牌项目数",
+        "investment_rate": "投资完成率",
+    }
+    bad = client.get("/api/v1/rankings/?status=final", headers=auth)
+    assert "status" in assert_error(bad, 400, "invalid")["details"]
+
+
+def test_api_rankings_are_read_only_and_need_a_token(client, board, supervisor):
+    url = f"/api/v1/rankings/{board['closed_draft'].pk}/"
+    assert_error(client.get(url), 401, "not_authenticated")
+    write = bearer(make_token(supervisor, write=True))
+    for method in ("post", "put", "patch", "delete"):
+        target = "/api/v1/rankings/" if method == "post" else url
+        response = getattr(client, method)(
+            target, data={}, content_type="application/json", headers=write
+        )
+        assert_error(response, 405, "method_not_allowed")
+    assert RankingSnapshot.objects.get(pk=board["closed_draft"].pk).status == "draft"
+
+
+def api_queries(client, auth, url) -> int:
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, headers=auth)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_api_lists_keep_a_fixed_number_of_queries(client, board, county, supervisor):
+    auth = bearer(make_token(supervisor))
+    client.get("/api/v1/me/", headers=auth)  # the token's first use records it (once a minute)
+    urls = ["/api/v1/rankings/?page_size=10", "/api/v1/ranking-schemes/?page_size=10"]
+    before = [api_queries(client, auth, url) for url in urls]
+    for n in range(3):
+        unit = factories.UnitFactory(name=f"新部门{n}", kind="department", parent=county)
+        factories.create_project(actor=supervisor, lead_unit=unit, name=f"项目{n}")
+        scheme = make_scheme(county, name=f"方案{n}")
+        for key in ("2026-08", "2026-09", "2026-10"):
+            rankings.ranking_compute(scheme=scheme, period=periods.parse(key))
+    after = [api_queries(client, auth, url.replace("=10", "=100")) for url in urls]
+    assert before == after == [5, 5]
