@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from projects.models import (
     COUNTED_REPORT_STATUSES,
+    NOT_REPORTING_STAGES,
     Milestone,
     ProgressReport,
     Project,
@@ -70,6 +71,69 @@ def _grouped(queryset, unit_field: str, **aggregates) -> Figures:
         for row in rows
         if row[unit_field] is not None
     }
+
+
+def _timeliness_figures(rounds: list[periods.Period], via: str) -> dict[str, Figures]:
+    p = "project__" if via == "co" else ""  # the through table reaches projects by "project"
+    base = Project.cooperating_units.through.objects if via == "co" else Project.objects
+    unit_field = "unit_id" if via == "co" else "lead_unit_id"
+    reporting = ~Q(**{f"{p}stage__in": NOT_REPORTING_STAGES}) & ~Q(**{f"{p}pk__in": _bundles()})
+    owing = _grouped(
+        base.filter(reporting, **{f"{p}stage_changes__from_stage": ""}),
+        unit_field,
+        **{
+            r.key: Count("pk", filter=Q(**{f"{p}stage_changes__changed_on__lte": r.end}))
+            for r in rounds
+        },
+    )
+    # Reports of the rounds; those of projects that did not owe one add to what was due. The
+    # registration row (one per project) is joined, not looked up report by report.
+    r = f"{p}reports__" if p else ""
+    q = p or "project__"  # how the reports' query reaches the project
+    registered_by_end = Q(**{f"{q}stage_changes__changed_on__lte": F(f"{r}period_end")})
+    owed = registered_by_end & (reporting if p else _prefixed(reporting))
+    reports = (base if p else ProgressReport.objects).filter(
+        **{f"{r}period_key__in": [x.key for x in rounds], f"{q}stage_changes__from_stage": ""}
+    )
+    rows = (
+        reports.values(unit_field if p else "project__lead_unit_id", f"{r}period_key")
+        .annotate(
+            extra=Count("pk", filter=~owed),
+            on_time=Count(
+                "pk",
+                filter=Q(
+                    **{
+                        f"{r}first_submitted_at__isnull": False,
+                        f"{r}first_submitted_at__date__lte": F(f"{r}deadline"),
+                    }
+                ),
+            ),
+        )
+        .order_by()
+    )
+    result: dict[str, Figures] = {x.key: {} for x in rounds}
+    for unit, counts in owing.items():
+        for key in result:
+            result[key][unit] = {"due": counts[key], "on_time": ZERO}
+    unit_key = unit_field if p else "project__lead_unit_id"
+    for row in rows:
+        figures = result[row[f"{r}period_key"]].setdefault(
+            row[unit_key], {"due": ZERO, "on_time": ZERO}
+        )
+        figures["due"] += row["extra"]
+        figures["on_time"] += row["on_time"]
+    return result
+
+
+def _prefixed(q: Q) -> Q:
+    """``q`` about projects, asked of their reports."""
+    clone = Q()
+    clone.connector, clone.negated = q.connector, q.negated
+    clone.children = [
+        _prefixed(child) if isinstance(child, Q) else (f"project__{child[0]}", child[1])
+        for child in q.children
+    ]
+    return clone
 
 
 @dataclass
@@ -194,54 +258,20 @@ class Facts:
 
     # --- report timeliness ----------------------------------------------------------------
 
-    def timeliness(self, round_: periods.Period, via: str) -> Figures:
-        """For one reporting round: projects that owed a report, and those whose report was
-        first submitted by the deadline.
+    def timeliness(self, rounds: list[periods.Period], via: str) -> dict[str, Figures]:
+        """Per reporting round: projects that owed a report (``due``) and those whose report
+        was first submitted by its deadline (``on_time``).
 
         A project owes a report when it was registered by the round's end and still reports
         (not a bundle, not operating or cancelled); a project that did report counts as owing.
+        Two grouped queries for all the rounds not asked before, whatever their number.
         """
-
-        def compute() -> Figures:
-            registered = StageChange.objects.filter(
-                project=OuterRef("pk"), from_stage="", changed_on__lte=round_.end
-            )
-            reports = ProgressReport.objects.filter(project=OuterRef("pk"), period_key=round_.key)
-            on_time = reports.filter(
-                first_submitted_at__isnull=False,
-                first_submitted_at__date__lte=report_deadline(round_),
-            )
-            projects = (
-                Project.objects.annotate(
-                    owes=Exists(registered), reported=Exists(reports), in_time=Exists(on_time)
-                )
-                .filter(Q(owes=True, pk__in=Project.objects.reporting()) | Q(reported=True))
-                .exclude(pk__in=_bundles())
-            )
-            aggregates = {"due": Count("pk"), "on_time": Count("pk", filter=Q(in_time=True))}
-            if via == "lead":
-                return _grouped(projects, "lead_unit_id", **aggregates)
-            due_by = _grouped(
-                Project.cooperating_units.through.objects.filter(project__in=projects),
-                "unit_id",
-                due=Count("pk"),
-            )
-            on_time_by = _grouped(
-                Project.cooperating_units.through.objects.filter(
-                    project__in=projects.filter(in_time=True)
-                ),
-                "unit_id",
-                on_time=Count("pk"),
-            )
-            return {
-                unit: {
-                    "due": due_by[unit]["due"],
-                    "on_time": on_time_by.get(unit, {}).get("on_time", ZERO),
-                }
-                for unit in due_by
-            }
-
-        return self.get(("timeliness", round_.key, via), compute)
+        missing = [r for r in rounds if ("timeliness", r.key, via) not in self.cache]
+        if missing:
+            self.queries += 2
+            for key, figures in _timeliness_figures(missing, via).items():
+                self.cache[("timeliness", key, via)] = figures
+        return {r.key: self.cache[("timeliness", r.key, via)] for r in rounds}
 
     # --- targets and red cards --------------------------------------------------------------
 
@@ -412,8 +442,9 @@ def reporting_rounds(period: periods.Period, as_of: dt.date | None = None) -> li
 
 def _timeliness(ctx: Context) -> Values:
     totals = {c: {"due": ZERO, "on_time": ZERO} for c in ctx.children}
-    for round_ in reporting_rounds(ctx.period, ctx.as_of):
-        figures = ctx.roll_up(lambda via, r=round_: ctx.facts.timeliness(r, via))
+    rounds = reporting_rounds(ctx.period, ctx.as_of)
+    for round_ in rounds:
+        figures = ctx.roll_up(lambda via, r=round_: ctx.facts.timeliness(rounds, via)[r.key])
         for c in ctx.children:
             totals[c]["due"] += figures[c]["due"]
             totals[c]["on_time"] += figures[c]["on_time"]

@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from projects.models import Project, StageChange, Unit
 
-PROJECT_MODELS = [m for m in admin.site._registry if m._meta.app_label == "projects"]
+PROJECT_MODELS = [
+    m for m in admin.site._registry if m._meta.app_label in ("projects", "supervision")
+]
 
 
 @pytest.fixture
@@ -129,3 +131,46 @@ def test_memberships_are_set_on_the_user_page(admin_client_zh, unit_a):
     response = admin_client_zh.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert list(user.memberships.values_list("unit__name", "role")) == [("交通运输局", "reporter")]
+
+
+def test_a_ranking_scheme_is_set_up_in_the_admin(admin_client_zh, county):
+    from supervision.models import RankingScheme
+
+    data = {
+        "name": "乡镇季度排名",
+        "parent_unit": county.pk,
+        "child_kinds": ["township", "zone"],
+        "cadence": "quarter",
+        "top_count": 3,
+        "bottom_count": 2,
+        "co_unit_weight": "0.5",
+        "starts_on": "2026-01-01",
+        "is_active": "on",
+        "sort_order": 0,
+        "metrics-TOTAL_FORMS": 2,
+        "metrics-INITIAL_FORMS": 0,
+        "metrics-0-metric": "investment_rate",
+        "metrics-0-weight": "60",
+        "metrics-0-direction": "",
+        "metrics-0-sort_order": 0,
+        "metrics-1-metric": "red_cards",
+        "metrics-1-weight": "40",
+        "metrics-1-direction": "",
+        "metrics-1-sort_order": 1,
+        "exemptions-TOTAL_FORMS": 0,
+        "exemptions-INITIAL_FORMS": 0,
+    }
+    url = reverse("admin:supervision_rankingscheme_add")
+    response = admin_client_zh.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    scheme = RankingScheme.objects.get(name="乡镇季度排名")
+    assert scheme.child_kinds == ["township", "zone"]
+    assert dict(scheme.metrics.values_list("metric", "weight")) == {
+        "investment_rate": 60,
+        "red_cards": 40,
+    }
+    # No kind chosen: the form says so in Chinese and nothing is saved.
+    response = admin_client_zh.post(url, {**data, "name": "空方案", "child_kinds": []})
+    assert response.status_code == 200
+    assert "这个字段是必填项" in response.content.decode()
+    assert not RankingScheme.objects.filter(name="空方案").exists()

@@ -487,3 +487,47 @@ def test_facts_are_shared_between_schemes(county_world, today, county):
     rankings.ranking_compute(scheme=twin, period=P("2026-10"), facts=facts)
     assert facts.queries == ran  # the second scheme asked nothing new of the database
     assert RankingEntry.objects.filter(snapshot__scheme=twin).count() == 4
+
+
+def test_co_units_count_in_investment_and_timeliness(county_world, today, unit_a, unit_b):
+    scheme = county_world["scheme"]
+    SchemeMetric.objects.filter(scheme=scheme).exclude(
+        metric__in=["investment_rate", "report_timeliness"]
+    ).delete()
+    services.project_update(
+        project=unit_b.led_projects.get(),
+        actor=factories.member(unit_b, Role.REPORTER, username="b2"),
+        cooperating_units=[unit_a],
+    )
+    scheme.co_unit_weight = Decimal("0.5")
+    scheme.save()
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-10")))
+    assert rows["交通运输局"].values == {
+        "investment_rate": "36.67",  # (500 + 0.5 × 100) ÷ (1000 + 0.5 × 1000)
+        "report_timeliness": "66.67",  # on time 1 of 1 + 0.5 × (0 of 1)
+    }
+    assert rows["水利局"].values == {"investment_rate": "10.00", "report_timeliness": "0.00"}
+
+
+def test_a_report_not_owed_still_counts(county_world, today):
+    """A project registered after the round's end that reported anyway: due and on time."""
+    scheme = county_world["scheme"]
+    SchemeMetric.objects.filter(scheme=scheme).exclude(metric="report_timeliness").delete()
+    reporter_c = factories.member(county_world["c"], Role.REPORTER, username="reporter_c")
+    school = factories.create_project(
+        actor=reporter_c, lead_unit=county_world["c"], name="学校", stage_date=dt.date(2026, 10, 2)
+    )
+    report = services.report_save(
+        project=school, period=P("2026-09"), actor=reporter_c, investment=Decimal(5)
+    )
+    with at("2026-10-04"):
+        services.report_submit(report=report, actor=reporter_c)
+    late_joiner = factories.create_project(
+        actor=reporter_c,
+        lead_unit=county_world["c"],
+        name="幼儿园",
+        stage_date=dt.date(2026, 10, 3),
+    )
+    assert late_joiner.pk  # registered after September: owes nothing for September
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-10")))
+    assert rows["教育局"].values == {"report_timeliness": "100.00"}

@@ -106,6 +106,11 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL's JIT compiles the grouped ranking and alert queries for longer than they
+        # run (docs/benchmarks.md); this is short-query work, so it is off for our sessions.
+        DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 else:
     DATABASES = {
         "default": {
