@@ -73,31 +73,57 @@ def _grouped(queryset, unit_field: str, **aggregates) -> Figures:
     }
 
 
-def _timeliness_figures(rounds: list[periods.Period], via: str) -> dict[str, Figures]:
+def _reporting_q(p: str) -> Q:
+    """Projects (reached through ``p``) that owe reports: not a bundle, not operating or
+    cancelled."""
+    return ~Q(**{f"{p}stage__in": NOT_REPORTING_STAGES}) & ~Q(**{f"{p}pk__in": _bundles()})
+
+
+def _owing(rounds: list[periods.Period], via: str) -> dict[str, Figures]:
+    """Per round: the projects registered by its end that still report, by unit."""
     p = "project__" if via == "co" else ""  # the through table reaches projects by "project"
     base = Project.cooperating_units.through.objects if via == "co" else Project.objects
     unit_field = "unit_id" if via == "co" else "lead_unit_id"
-    reporting = ~Q(**{f"{p}stage__in": NOT_REPORTING_STAGES}) & ~Q(**{f"{p}pk__in": _bundles()})
     owing = _grouped(
-        base.filter(reporting, **{f"{p}stage_changes__from_stage": ""}),
+        base.filter(_reporting_q(p), **{f"{p}stage_changes__from_stage": ""}),
         unit_field,
         **{
             r.key: Count("pk", filter=Q(**{f"{p}stage_changes__changed_on__lte": r.end}))
             for r in rounds
         },
     )
-    # Reports of the rounds; those of projects that did not owe one add to what was due. The
-    # registration row (one per project) is joined, not looked up report by report.
+    return {
+        r.key: {unit: {"owing": counts[r.key]} for unit, counts in owing.items()} for r in rounds
+    }
+
+
+ReportRows = dict[str, dict[int, tuple]]  # period key → unit → (amount, on_time, extra)
+
+
+def _report_rows(via: str, *, keys: list[str] | None = None, year: int = 0, end=None) -> ReportRows:
+    """One scan of the reports (those of ``keys``, or of the complete periods between 1 January
+    of ``year`` and ``end``), grouped by unit and period: the counted investment, the reports
+    first submitted by their deadline, and the reports of projects that did not owe one (they
+    add to what was due). The registration row (one per project) is joined, not looked up
+    report by report."""
+    p = "project__" if via == "co" else ""
     r = f"{p}reports__" if p else ""
-    q = p or "project__"  # how the reports' query reaches the project
-    registered_by_end = Q(**{f"{q}stage_changes__changed_on__lte": F(f"{r}period_end")})
-    owed = registered_by_end & (reporting if p else _prefixed(reporting))
-    reports = (base if p else ProgressReport.objects).filter(
-        **{f"{r}period_key__in": [x.key for x in rounds], f"{q}stage_changes__from_stage": ""}
-    )
+    q = p or "project__"  # how the reports' rows reach their project
+    base = Project.cooperating_units.through.objects if p else ProgressReport.objects
+    unit_field = "unit_id" if p else "project__lead_unit_id"
+    if keys is not None:
+        reports = base.filter(**{f"{r}period_key__in": keys})
+    else:
+        reports = base.filter(
+            **{f"{r}period_start__gte": dt.date(year, 1, 1), f"{r}period_end__lte": end}
+        )
+    registered = Q(**{f"{q}stage_changes__changed_on__lte": F(f"{r}period_end")})
+    owed = registered & _reporting_q(q)
     rows = (
-        reports.values(unit_field if p else "project__lead_unit_id", f"{r}period_key")
+        reports.filter(**{f"{q}stage_changes__from_stage": ""})
+        .values(unit_field, f"{r}period_key")
         .annotate(
+            amount=Sum(f"{r}investment", filter=Q(**{f"{r}status__in": COUNTED_REPORT_STATUSES})),
             extra=Count("pk", filter=~owed),
             on_time=Count(
                 "pk",
@@ -111,17 +137,12 @@ def _timeliness_figures(rounds: list[periods.Period], via: str) -> dict[str, Fig
         )
         .order_by()
     )
-    result: dict[str, Figures] = {x.key: {} for x in rounds}
-    for unit, counts in owing.items():
-        for key in result:
-            result[key][unit] = {"due": counts[key], "on_time": ZERO}
-    unit_key = unit_field if p else "project__lead_unit_id"
-    for row in rows:
-        figures = result[row[f"{r}period_key"]].setdefault(
-            row[unit_key], {"due": ZERO, "on_time": ZERO}
-        )
-        figures["due"] += row["extra"]
-        figures["on_time"] += row["on_time"]
+    result: ReportRows = {}
+    for unit, key, amount, extra, on_time in rows.values_list(
+        unit_field, f"{r}period_key", "amount", "extra", "on_time"
+    ):  # not .iterator(): PostgreSQL plans cursors without parallel workers
+        # (amount, on time, extra): a tuple per unit and period keeps a province's groups small
+        result.setdefault(key, {})[unit] = (amount or ZERO, on_time, extra)
     return result
 
 
@@ -152,21 +173,24 @@ class Facts:
 
     # --- investment -----------------------------------------------------------------------
 
+    def reports(self, year: int, end: dt.date, via: str) -> ReportRows:
+        """The year's reports up to ``end``, by period and unit (``_report_rows``)."""
+        return self.get(("reports", year, end, via), lambda: _report_rows(via, year=year, end=end))
+
     def year_to_date_investment(self, end: dt.date, via: str) -> Figures:
-        """Counted reports of periods inside [1 Jan, end] (complete periods only)."""
+        """Counted reports of the complete periods between 1 January and ``end``."""
 
         def compute() -> Figures:
-            reports = ProgressReport.objects.filter(
-                status__in=COUNTED_REPORT_STATUSES,
-                period_start__gte=dt.date(end.year, 1, 1),
-                period_end__lte=end,
-            )
-            if via == "lead":
-                return _grouped(reports, "project__lead_unit_id", amount=Sum("investment"))
-            through = Project.cooperating_units.through.objects.filter(project__reports__in=reports)
-            return _grouped(through, "unit_id", amount=Sum("project__reports__investment"))
+            totals: Figures = {}
+            for by_unit in self.reports(end.year, end, via).values():
+                for unit, figures in by_unit.items():
+                    totals.setdefault(unit, {"amount": ZERO})["amount"] += figures[0]
+            return totals
 
-        return self.get(("ytd", end, via), compute)
+        key = ("ytd", end, via)
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     def annual_plan(self, year: int, via: str) -> Figures:
         """Planned investment of the year; a bundle's own plan is left out (its sub-projects
@@ -258,20 +282,43 @@ class Facts:
 
     # --- report timeliness ----------------------------------------------------------------
 
-    def timeliness(self, rounds: list[periods.Period], via: str) -> dict[str, Figures]:
+    def timeliness(
+        self, rounds: list[periods.Period], end: dt.date, via: str
+    ) -> dict[str, Figures]:
         """Per reporting round: projects that owed a report (``due``) and those whose report
         was first submitted by its deadline (``on_time``).
 
         A project owes a report when it was registered by the round's end and still reports
         (not a bundle, not operating or cancelled); a project that did report counts as owing.
-        Two grouped queries for all the rounds not asked before, whatever their number.
+        The reports come from the year's scan (``reports``) when the round is in the year of
+        ``end``; earlier rounds (a January ranking judges December's reports) are read apart.
         """
-        missing = [r for r in rounds if ("timeliness", r.key, via) not in self.cache]
+        missing = [r for r in rounds if ("owing", r.key, via) not in self.cache]
         if missing:
-            self.queries += 2
-            for key, figures in _timeliness_figures(missing, via).items():
-                self.cache[("timeliness", key, via)] = figures
-        return {r.key: self.cache[("timeliness", r.key, via)] for r in rounds}
+            self.queries += 1
+            for key, figures in _owing(missing, via).items():
+                self.cache[("owing", key, via)] = figures
+        owing = {r.key: self.cache[("owing", r.key, via)] for r in rounds}
+        rows = dict(self.reports(end.year, end, via))
+        earlier = [r.key for r in rounds if r.start.year != end.year]
+        if earlier:
+            rows.update(
+                self.get(
+                    ("report-keys", tuple(earlier), via),
+                    lambda: _report_rows(via, keys=earlier),
+                )
+            )
+        result: dict[str, Figures] = {}
+        for round_ in rounds:
+            figures: Figures = {}
+            for unit, counts in owing[round_.key].items():
+                figures[unit] = {"due": counts["owing"], "on_time": ZERO}
+            for unit, counts in rows.get(round_.key, {}).items():
+                entry = figures.setdefault(unit, {"due": ZERO, "on_time": ZERO})
+                entry["due"] += counts[2]
+                entry["on_time"] += counts[1]
+            result[round_.key] = figures
+        return result
 
     # --- targets and red cards --------------------------------------------------------------
 
@@ -335,17 +382,20 @@ class Context:
     # The last day judged: the period's end, or today while the period is open (nothing due
     # after today counts against a unit yet).
     as_of: dt.date
+    _child_of: dict[int, int] | None = None
 
     def child_of(self) -> dict[int, int]:
-        """Every unit below the parent → the ranked child it belongs to."""
-        children = set(self.children)
-        offset = len(self.parent.path)
-        mapping = {}
-        for pk, path in self.facts.subtree(self.parent):
-            head = int(path[offset:].split("/", 1)[0])
-            if head in children:
-                mapping[pk] = head
-        return mapping
+        """Every unit below the parent → the ranked child it belongs to (built once)."""
+        if self._child_of is None:
+            children = set(self.children)
+            offset = len(self.parent.path)
+            mapping = {}
+            for pk, path in self.facts.subtree(self.parent):
+                head = int(path[offset:].split("/", 1)[0])
+                if head in children:
+                    mapping[pk] = head
+            self._child_of = mapping
+        return self._child_of
 
     def roll_up(self, figures_of: Callable[[str], Figures]) -> dict[int, dict[str, Decimal]]:
         """Sum lead-unit figures (and weighted cooperating-unit figures) per ranked child."""
@@ -444,7 +494,9 @@ def _timeliness(ctx: Context) -> Values:
     totals = {c: {"due": ZERO, "on_time": ZERO} for c in ctx.children}
     rounds = reporting_rounds(ctx.period, ctx.as_of)
     for round_ in rounds:
-        figures = ctx.roll_up(lambda via, r=round_: ctx.facts.timeliness(rounds, via)[r.key])
+        figures = ctx.roll_up(
+            lambda via, r=round_: ctx.facts.timeliness(rounds, ctx.period.end, via)[r.key]
+        )
         for c in ctx.children:
             totals[c]["due"] += figures[c]["due"]
             totals[c]["on_time"] += figures[c]["on_time"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -225,6 +225,17 @@ def _fingerprint(header: list[dict], rows: list[Row], provisional: bool) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+ANALYTIC_WORK_MEM = "64MB"
+
+
+def analytic_session() -> None:
+    """Inside the current transaction, give PostgreSQL the memory to group a province's
+    reports in a hash table rather than sorting them on disk (docs/benchmarks.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{ANALYTIC_WORK_MEM}'")
 
 
 @transaction.atomic

@@ -493,7 +493,8 @@ def measure(schemes: list[RankingScheme], province_path: str, province_id: int) 
             transaction.set_rollback(True)  # every run computes from scratch
 
     def floor() -> None:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            rankings.analytic_session()  # the same session settings as (a)
             cursor.execute(
                 FLOOR_SQL,
                 {
