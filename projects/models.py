@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Now, Substr
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -293,6 +293,14 @@ STAGE_FUNNEL = [
     Stage.OPERATING,
 ]
 STARTED_STAGES = [Stage.UNDER_CONSTRUCTION, Stage.COMPLETED, Stage.OPERATING]
+
+
+class Light(models.TextChoices):
+    GREEN = "green", pgettext_lazy("light", "green")
+    YELLOW = "yellow", pgettext_lazy("light", "yellow")
+    RED = "red", pgettext_lazy("light", "red")
+
+
 CLOSED_STAGES = [Stage.COMPLETED, Stage.OPERATING, Stage.CANCELLED]
 # Projects in these stages no longer owe progress reports.
 NOT_REPORTING_STAGES = [Stage.OPERATING, Stage.CANCELLED]
@@ -331,45 +339,6 @@ class ProjectQuerySet(models.QuerySet["Project"]):
 
     def with_related(self) -> ProjectQuerySet:
         return self.select_related("lead_unit", "township", "lead_leader", "parent")
-
-    def with_light(self, today: dt.date) -> ProjectQuerySet:
-        """A provisional traffic light per project, in the same query (red, yellow, green).
-
-        Red: a red card, or a milestone overdue by more than 15 days. Yellow: a milestone
-        overdue, or last period's report not submitted by its deadline. The [Supervision] alert
-        engine, with its editable thresholds, will supersede this.
-        """
-        from projects.selectors import due_report_period, report_deadline
-
-        open_milestones = Milestone.objects.filter(project=OuterRef("pk"), done_date__isnull=True)
-        due = due_report_period(today)
-        previous = due if report_deadline(due) < today else due.previous()
-        submitted_previous = ProgressReport.objects.filter(
-            project=OuterRef("pk"),
-            period_key=previous.key,
-            status__in=COUNTED_REPORT_STATUSES,
-        )
-        registered_before = StageChange.objects.filter(project=OuterRef("pk"))
-        return self.annotate(
-            light=Case(
-                When(
-                    Q(red_card=True)
-                    | Exists(open_milestones.filter(due_date__lt=today - dt.timedelta(days=15))),
-                    then=Value("red"),
-                ),
-                When(
-                    Exists(open_milestones.filter(due_date__lt=today))
-                    | (
-                        ~Q(stage__in=NOT_REPORTING_STAGES)
-                        & ~Exists(submitted_previous)
-                        & Exists(registered_before.filter(changed_on__lte=previous.start))
-                    ),
-                    then=Value("yellow"),
-                ),
-                default=Value("green"),
-                output_field=models.CharField(),
-            )
-        )
 
 
 class Project(models.Model):
@@ -458,6 +427,10 @@ class Project(models.Model):
 
     red_card = models.BooleanField(_("red card"), default=False)
     red_card_reason = models.TextField(_("red card reason"), blank=True)
+    # 红黄绿灯: the worst active alert, written by the supervision alert scan (never by a form).
+    light = models.CharField(
+        _("light"), max_length=6, choices=Light.choices, default=Light.GREEN, editable=False
+    )
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -472,7 +445,9 @@ class Project(models.Model):
     )
 
     objects = ProjectQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[cooperating_units, co_leaders, tags])
+    history = HistoricalRecords(
+        m2m_fields=[cooperating_units, co_leaders, tags], excluded_fields=["light"]
+    )
 
     class Meta:
         verbose_name = _("project")

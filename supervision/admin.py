@@ -8,9 +8,12 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from supervision.alerts import RULES
 from supervision.metrics import METRIC_CHOICES
 from supervision.models import (
     RANKED_KINDS,
+    Alert,
+    AlertRule,
     RankingEntry,
     RankingExemption,
     RankingScheme,
@@ -99,6 +102,43 @@ class RankingSnapshotAdmin(admin.ModelAdmin):
     list_filter = ["scheme", "status"]
     inlines = [EntryInline]
     readonly_fields = [f.name for f in RankingSnapshot._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AlertRuleForm(forms.ModelForm):
+    key = forms.ChoiceField(label=_("rule"), choices=[(k, r.label) for k, r in RULES.items()])
+
+    class Meta:
+        model = AlertRule
+        fields = ["key", "is_active", "yellow_at", "red_at"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(SimpleHistoryAdmin):
+    form = AlertRuleForm
+    list_display = ["__str__", "yellow_at", "red_at", "is_active"]
+    list_editable = ["yellow_at", "red_at", "is_active"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = [
+        "rule",
+        "subject",
+        "project",
+        "unit",
+        "level",
+        "value",
+        "opened_at",
+        "resolved_at",
+    ]
+    list_filter = ["rule", "level"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

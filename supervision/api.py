@@ -12,8 +12,10 @@ from rest_framework.routers import SimpleRouter
 from projects.api.resources import DETAIL_ERRORS, LIST_ERRORS, since_filter
 from projects.api.views import StandardPagination
 from supervision import selectors
+from supervision.alerts import RULES
 from supervision.metrics import REGISTRY
 from supervision.models import (
+    Alert,
     RankingEntry,
     RankingScheme,
     RankingSnapshot,
@@ -174,7 +176,62 @@ class RankingSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+class AlertSerializer(serializers.ModelSerializer):
+    rule = serializers.CharField(source="rule.key", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "subject",
+            "period_key",
+            "project",
+            "unit",
+            "level",
+            "value",
+            "detail",
+            "active",
+            "opened_at",
+            "resolved_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    rule = django_filters.ChoiceFilter(
+        field_name="rule__key", choices=[(key, key) for key in RULES]
+    )
+    active = django_filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", label="Still active"
+    )
+    updated_since = since_filter("updated_at")
+
+    class Meta:
+        model = Alert
+        fields = ["level", "project", "unit"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Alerts on the caller's projects and units (active and resolved)",
+        responses={200: AlertSerializer, **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(summary="One alert", responses={200: AlertSerializer, **DETAIL_ERRORS}),
+)
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AlertSerializer
+    pagination_class = StandardPagination
+    filterset_class = AlertFilterSet
+
+    def get_queryset(self):
+        return selectors.visible_alerts(self.request.user).select_related("rule").order_by("id")
+
+
 router = SimpleRouter()
+router.register("alerts", AlertViewSet, basename="api-alert")
 router.register("ranking-schemes", RankingSchemeViewSet, basename="api-ranking-scheme")
 router.register("rankings", RankingSnapshotViewSet, basename="api-ranking")
 

@@ -7,6 +7,7 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("Supervision")
 
     def ready(self) -> None:
-        from supervision import demo
+        from supervision import demo, signals
 
         demo.connect()
+        signals.connect()

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from supervision import rankings
+from supervision.alerts import scan_alerts
 from supervision.metrics import Facts
 from supervision.models import RankingScheme, SchemeMetric
 from tracker import periods
@@ -91,6 +92,12 @@ def create_default_schemes(county, year: int) -> list[RankingScheme]:
     return schemes
 
 
+def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
+    """The alert scan of the day, and the rankings."""
+    scan_alerts(today=today)
+    seed_rankings(today=today, county=county, supervisor=supervisor)
+
+
 def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
     """Every closed period of the year computed and published, the open one as a draft."""
     facts = Facts()
@@ -106,4 +113,4 @@ def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
 def connect() -> None:
     from projects.signals import demo_seeded
 
-    demo_seeded.connect(seed_rankings, dispatch_uid="supervision-demo-rankings")
+    demo_seeded.connect(seed_supervision, dispatch_uid="supervision-demo")

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from projects.models import Unit, UnitKind
@@ -283,3 +284,96 @@ class RankingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot} · {self.unit} · {self.rank}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts (预警) and the traffic light
+# ---------------------------------------------------------------------------------------------
+
+
+class AlertRule(models.Model):
+    """One alert rule's thresholds (admin-editable); the logic is in ``supervision.alerts``."""
+
+    key = models.CharField(_("rule"), max_length=40, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    yellow_at = models.DecimalField(_("yellow from"), max_digits=8, decimal_places=2)
+    red_at = models.DecimalField(_("red from"), max_digits=8, decimal_places=2)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(red_at__gte=models.F("yellow_at")), name="alert_rule_red_after_yellow"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from supervision.alerts import RULES
+
+        rule = RULES.get(self.key)
+        return str(rule.label) if rule else self.key
+
+    def clean(self) -> None:
+        from supervision.alerts import RULES
+
+        if self.key not in RULES:
+            raise ValidationError({"key": _("Unknown rule.")})
+        if self.yellow_at is not None and self.red_at is not None and self.red_at < self.yellow_at:
+            raise ValidationError({"red_at": _("Red must not start before yellow.")})
+
+
+class AlertLevel(models.TextChoices):
+    YELLOW = "yellow", pgettext_lazy("light", "yellow")
+    RED = "red", pgettext_lazy("light", "red")
+
+
+class Alert(models.Model):
+    """One alert per (rule, subject, period): opened when the condition appears, its level and
+    value kept current by the daily scan, resolved (with the time) when the condition clears."""
+
+    rule = models.ForeignKey(
+        AlertRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    # "milestone:12", "project:5", "target:3": what the alert is about.
+    subject = models.CharField(_("subject"), max_length=40)
+    period_key = models.CharField(_("period"), max_length=12, blank=True)
+    project = models.ForeignKey(
+        "projects.Project",
+        verbose_name=_("project"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    level = models.CharField(_("level"), max_length=6, choices=AlertLevel.choices)
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject", "period_key"], name="alert_one_per_subject_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["resolved_at", "level"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.subject}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.resolved_at is None

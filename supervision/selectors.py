@@ -49,3 +49,16 @@ def visible_snapshots(user) -> QuerySet[RankingSnapshot]:
 
 def can_publish(user, snapshot: RankingSnapshot) -> bool:
     return selectors.can_supervise(user, snapshot.scheme.parent_unit)
+
+
+def visible_alerts(user):
+    """Alerts on the projects the user sees, and unit alerts (targets) in the user's scope."""
+    from projects.models import Project
+    from supervision.models import Alert
+
+    if selectors.is_global(user):
+        return Alert.objects.all()
+    return Alert.objects.filter(
+        Q(project__in=Project.objects.visible_to(user))
+        | Q(project__isnull=True, unit__in=selectors.visible_units(user))
+    )

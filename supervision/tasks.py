@@ -37,3 +37,13 @@ def compute_due_rankings(self, today: str | None = None) -> int:
             compute_ranking.apply_async((scheme.pk, period.key, day.isoformat()), queue=queue)
             queued += 1
     return queued
+
+
+@shared_task(acks_late=True)
+def scan_alerts(today: str | None = None) -> dict:
+    """The daily alert scan over the whole database (idempotent)."""
+    from supervision.alerts import scan_alerts as scan
+
+    day = dt.date.fromisoformat(today) if today else timezone.localdate()
+    result = scan(today=day)
+    return result.__dict__

@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, Subquery
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supervision import rankings, selectors
+from supervision.alerts import RULES
 from supervision.metrics import REGISTRY
-from supervision.models import RankingEntry, RankingSnapshot, SnapshotStatus
+from supervision.models import AlertLevel, RankingEntry, RankingSnapshot, SnapshotStatus
 
 
 @login_required
@@ -146,3 +148,44 @@ def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
             _("Published %(ranking)s. It will not change again.") % {"ranking": snapshot},
         )
     return redirect("ranking_detail", pk=snapshot.pk)
+
+
+@login_required
+def alert_board(request: HttpRequest) -> HttpResponse:
+    """预警看板: the active alerts in the user's scope, by rule and level, with filters."""
+    alerts = selectors.visible_alerts(request.user).filter(resolved_at__isnull=True)
+    rule = request.GET.get("rule", "")
+    level = request.GET.get("level", "")
+    if rule in RULES:
+        alerts = alerts.filter(rule__key=rule)
+    if level in AlertLevel.values:
+        alerts = alerts.filter(level=level)
+    counts = {
+        (row["rule__key"], row["level"]): row["n"]
+        for row in selectors.visible_alerts(request.user)
+        .filter(resolved_at__isnull=True)
+        .values("rule__key", "level")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    summary = [
+        {
+            "key": key,
+            "label": r.label,
+            "red": counts.get((key, AlertLevel.RED), 0),
+            "yellow": counts.get((key, AlertLevel.YELLOW), 0),
+        }
+        for key, r in RULES.items()
+    ]
+    paginator = Paginator(
+        alerts.select_related("rule", "project", "unit").order_by("-level", "-value", "id"), 50
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    for alert in page:
+        alert.measure = RULES[alert.rule.key].measure if alert.rule.key in RULES else ""
+        alert.label = RULES[alert.rule.key].label if alert.rule.key in RULES else alert.rule.key
+    return render(
+        request,
+        "supervision/alert_board.html",
+        {"summary": summary, "page_obj": page, "rule": rule, "level": level},
+    )

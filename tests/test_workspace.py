@@ -356,6 +356,9 @@ def test_home_shows_due_reports_milestones_and_lights(client, reporter_a, projec
     factories.create_milestone(
         project=project_a, actor=reporter_a, due_date=dt.date(2026, 10, 1), name="可研批复"
     )
+    from supervision.alerts import scan_alerts
+
+    scan_alerts()  # the daily scan sets the lights
     page = login(client, reporter_a).get("/").content.decode()
     assert "可研批复" in page and "逾期" in page
     assert reverse("report_form", args=[project_a.pk, "2026-11"]) in page

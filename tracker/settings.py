@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracker.tasks.worker_heartbeat",
         "schedule": crontab(minute="*"),
     },
+    "scan-alerts-daily": {
+        "task": "supervision.tasks.scan_alerts",
+        "schedule": crontab(hour=1, minute=0),
+    },
     "compute-rankings-daily": {
         "task": "supervision.tasks.compute_due_rankings",
         "schedule": crontab(hour=1, minute=30),
@@ -284,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "RankingStatusEnum": "supervision.models.SnapshotStatus",
         "FundingApplicationStatusEnum": "projects.models.ApplicationStatus",
         "TombstoneReasonEnum": "projects.models.TombstoneReason",
+        "AlertLevelEnum": "supervision.models.AlertLevel",
+        "ProjectLevelEnum": "projects.models.ProjectLevel",
     },
 }
 

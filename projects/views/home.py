@@ -29,9 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         red_cards=Count("id", filter=Q(red_card=True)),
     )
     projects = list(
-        visible.with_related()
-        .with_light(today)
-        .order_by("-red_card", "lead_unit__path", "-id")[:HOME_ROWS]
+        visible.with_related().order_by("-red_card", "lead_unit__path", "-id")[:HOME_ROWS]
     )
     due_status = ProgressReport.objects.filter(
         project=OuterRef("pk"), period_key=period.key

@@ -1,0 +1,58 @@
+"""Keep lights current between daily scans: when a project, its milestones, reports or year
+plans are saved, that project's alerts and light are re-evaluated once the transaction commits
+(once per transaction, however many saves it made)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+
+from projects.models import Milestone, ProgressReport, Project, ProjectYearPlan
+
+PENDING = "_tracker_alert_projects"
+
+
+def _flush() -> None:
+    from supervision.alerts import scan_alerts
+
+    ids = getattr(connection, PENDING, None) or set()
+    setattr(connection, PENDING, None)
+    if ids:
+        existing = list(Project.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        scan_alerts(projects=existing)
+
+
+def _scheduled() -> bool:
+    return any(func is _flush for _sids, func, _robust in connection.run_on_commit)
+
+
+def queue(project_id: int | None) -> None:
+    if project_id is None:
+        return
+    if not connection.in_atomic_block:
+        setattr(connection, PENDING, {project_id})
+        _flush()
+        return
+    pending = getattr(connection, PENDING, None)
+    if pending is None or not _scheduled():
+        pending = set()  # a rolled-back transaction took its callback away: start afresh
+        setattr(connection, PENDING, pending)
+        pending.add(project_id)
+        transaction.on_commit(_flush)
+        return
+    pending.add(project_id)
+
+
+def _project_saved(sender, instance, **kwargs) -> None:
+    queue(instance.pk)
+
+
+def _child_saved(sender, instance, **kwargs) -> None:
+    queue(instance.project_id)
+
+
+def connect() -> None:
+    post_save.connect(_project_saved, sender=Project, dispatch_uid="alerts-project")
+    for model in (Milestone, ProgressReport, ProjectYearPlan):
+        post_save.connect(_child_saved, sender=model, dispatch_uid=f"alerts-{model.__name__}")
+        post_delete.connect(_child_saved, sender=model, dispatch_uid=f"alerts-del-{model.__name__}")
