@@ -139,9 +139,11 @@ def _investment_lag(today: dt.date, projects) -> list[Finding]:
         .annotate(total=Sum("investment"))
         .values("total")
     )
+    bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
     rows = (
         _live_projects(projects)
         .filter(stage=Stage.UNDER_CONSTRUCTION)
+        .exclude(pk__in=bundles)  # a bundle's figures are its sub-projects'
         .annotate(
             plan=Subquery(plan, output_field=MONEY),
             done=Coalesce(Subquery(done, output_field=MONEY), Value(ZERO), output_field=MONEY),
@@ -235,9 +237,11 @@ def _stalled(today: dt.date, projects) -> list[Finding]:
         )
         for n, r in enumerate(rounds)
     }
+    bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
     rows = (
         _live_projects(projects)
         .filter(stage=Stage.UNDER_CONSTRUCTION)
+        .exclude(pk__in=bundles)
         .annotate(**zero)
         .filter(z0=True)
         .values_list("pk", "lead_unit_id", *zero)

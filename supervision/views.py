@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -178,7 +178,10 @@ def alert_board(request: HttpRequest) -> HttpResponse:
         for key, r in RULES.items()
     ]
     paginator = Paginator(
-        alerts.select_related("rule", "project", "unit").order_by("-level", "-value", "id"), 50
+        alerts.select_related("rule", "project", "unit").order_by(
+            Case(When(level=AlertLevel.RED, then=Value(0)), default=Value(1)), "-value", "id"
+        ),
+        50,
     )
     page = paginator.get_page(request.GET.get("page"))
     for alert in page:

@@ -354,3 +354,32 @@ def test_alerts_api(client, lit, reporter_a, reporter_b, project_a):
     only = client.get("/api/v1/alerts/?rule=target_zero&active=true", headers=b).json()
     assert [a["level"] for a in only["results"]] == ["red"]  # after the half-year
     assert_error(client.get("/api/v1/alerts/?level=purple", headers=b), 400, "invalid")
+
+
+def test_a_bundle_is_judged_through_its_sub_projects(today, unit_a, reporter_a):
+    bundle = factories.create_project(
+        actor=reporter_a, lead_unit=unit_a, name="农村公路打捆", stage_date=day("2026-01-05")
+    )
+    factories.create_project(
+        actor=reporter_a,
+        lead_unit=unit_a,
+        name="一标段",
+        parent=bundle,
+        stage_date=day("2026-01-05"),
+    )
+    services.project_change_stage(
+        project=bundle,
+        to_stage="under_construction",
+        changed_on=day("2026-02-01"),
+        actor=reporter_a,
+    )
+    services.year_plan_set(project=bundle, year=2026, actor=reporter_a, planned_investment=100)
+    scan_alerts(today=day("2026-11-21"))
+    assert not active("investment_lag").filter(project=bundle).exists()
+    assert not active("report_missing").filter(project=bundle).exists()
+
+
+def test_the_board_lists_red_before_yellow(client, lit, supervisor):
+    client.force_login(supervisor)
+    page = client.get("/supervision/alerts/").content.decode()
+    assert page.index("征地完成") < page.index("大坝浇筑")  # 51 days (red) before 6 days
