@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from projects.models import (
     COUNTED_REPORT_STATUSES,
     NOT_REPORTING_STAGES,
+    Light,
     Milestone,
     ProgressReport,
     Project,
@@ -335,11 +336,16 @@ class Facts:
         return self.get(("targets", year), compute)
 
     def red_cards(self, via: str) -> Figures:
-        """Projects (not cancelled) and those of them under a red card now."""
+        """Projects (not cancelled), those of them under a red card now, and those whose light
+        (the alert scan's) is red now."""
 
         def compute() -> Figures:
             projects = Project.objects.exclude(stage=Stage.CANCELLED)
-            aggregates = {"projects": Count("pk"), "carded": Count("pk", filter=Q(red_card=True))}
+            aggregates = {
+                "projects": Count("pk"),
+                "carded": Count("pk", filter=Q(red_card=True)),
+                "red": Count("pk", filter=Q(light=Light.RED)),
+            }
             if via == "lead":
                 return _grouped(projects, "lead_unit_id", **aggregates)
             through = Project.cooperating_units.through.objects.filter(project__in=projects)
@@ -348,6 +354,7 @@ class Facts:
                 "unit_id",
                 projects=Count("pk"),
                 carded=Count("pk", filter=Q(project__red_card=True)),
+                red=Count("pk", filter=Q(project__light=Light.RED)),
             )
 
         return self.get(("red_cards", via), compute)
@@ -520,6 +527,11 @@ def _red_cards(ctx: Context) -> Values:
     return {c: cards[c]["carded"] if cards[c]["projects"] else None for c in ctx.children}
 
 
+def _red_lights(ctx: Context) -> Values:
+    cards = ctx.roll_up(lambda via: ctx.facts.red_cards(via))
+    return {c: cards[c]["red"] if cards[c]["projects"] else None for c in ctx.children}
+
+
 _METRICS = [
     Metric(
         "investment_rate",
@@ -579,6 +591,14 @@ _METRICS = [
         False,
         _red_cards,
         _("Projects currently under a red card; fewer is better."),
+    ),
+    Metric(
+        "red_lights",
+        _("projects on a red light"),
+        "",
+        False,
+        _red_lights,
+        _("Projects whose light is red now (red alerts or a red card); fewer is better."),
     ),
 ]
 

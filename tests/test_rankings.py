@@ -531,3 +531,16 @@ def test_a_report_not_owed_still_counts(county_world, today):
     assert late_joiner.pk  # registered after September: owes nothing for September
     rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-10")))
     assert rows["教育局"].values == {"report_timeliness": "100.00"}
+
+
+def test_red_lights_from_the_alert_scan_count_against_a_unit(county_world, today):
+    from supervision.alerts import scan_alerts
+
+    scheme = county_world["scheme"]
+    SchemeMetric.objects.filter(scheme=scheme).delete()
+    SchemeMetric.objects.create(scheme=scheme, metric="red_lights", weight=1)
+    scan_alerts(today=today)  # 水利局's project is under a red card: red
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-11")))
+    assert rows["水利局"].values == {"red_lights": "1.00"}
+    assert rows["水利局"].rank == 2
+    assert rows["教育局"].values == {"red_lights": None}  # no project
