@@ -320,6 +320,11 @@ class Tag(models.Model):
         return self.name
 
 
+def bundle_ids():
+    """A subquery of the ids of bundles (打捆项目): projects that have sub-projects."""
+    return Project.objects.filter(parent__isnull=False).values("parent_id")
+
+
 class ProjectQuerySet(models.QuerySet["Project"]):
     def visible_to(self, user) -> ProjectQuerySet:
         from projects.selectors import project_visibility_filter
@@ -334,8 +339,7 @@ class ProjectQuerySet(models.QuerySet["Project"]):
 
         A bundle (打捆项目) reports through its sub-projects, never itself.
         """
-        bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
-        return self.exclude(stage__in=NOT_REPORTING_STAGES).exclude(pk__in=bundles)
+        return self.exclude(stage__in=NOT_REPORTING_STAGES).exclude(pk__in=bundle_ids())
 
     def with_related(self) -> ProjectQuerySet:
         return self.select_related("lead_unit", "township", "lead_leader", "parent")

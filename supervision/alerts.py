@@ -38,7 +38,6 @@ from django.utils.translation import gettext_lazy as _
 from projects.models import (
     CLOSED_STAGES,
     COUNTED_REPORT_STATUSES,
-    NOT_REPORTING_STAGES,
     STARTED_STAGES,
     Light,
     Milestone,
@@ -48,6 +47,7 @@ from projects.models import (
     Stage,
     StageChange,
     Target,
+    bundle_ids,
 )
 from projects.selectors import report_deadline, report_period_kind
 from supervision.models import Alert, AlertLevel, AlertRule
@@ -139,11 +139,10 @@ def _investment_lag(today: dt.date, projects) -> list[Finding]:
         .annotate(total=Sum("investment"))
         .values("total")
     )
-    bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
     rows = (
         _live_projects(projects)
         .filter(stage=Stage.UNDER_CONSTRUCTION)
-        .exclude(pk__in=bundles)  # a bundle's figures are its sub-projects'
+        .exclude(pk__in=bundle_ids())  # a bundle's figures are its sub-projects'
         .annotate(
             plan=Subquery(plan, output_field=MONEY),
             done=Coalesce(Subquery(done, output_field=MONEY), Value(ZERO), output_field=MONEY),
@@ -179,11 +178,9 @@ def _report_missing(today: dt.date, projects) -> list[Finding]:
             project=OuterRef("pk"), from_stage="", changed_on__lte=round_.end
         )
 
-    bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
     rows = (
         _live_projects(projects)
-        .exclude(stage__in=NOT_REPORTING_STAGES)
-        .exclude(pk__in=bundles)
+        .reporting()
         .filter(Exists(registered(latest)))
         .exclude(Exists(counted(latest)))
         .annotate(owed_before=Exists(registered(earlier)), sent_before=Exists(counted(earlier)))
@@ -237,11 +234,10 @@ def _stalled(today: dt.date, projects) -> list[Finding]:
         )
         for n, r in enumerate(rounds)
     }
-    bundles = Project.objects.filter(parent__isnull=False).values("parent_id")
     rows = (
         _live_projects(projects)
         .filter(stage=Stage.UNDER_CONSTRUCTION)
-        .exclude(pk__in=bundles)
+        .exclude(pk__in=bundle_ids())
         .annotate(**zero)
         .filter(z0=True)
         .values_list("pk", "lead_unit_id", *zero)

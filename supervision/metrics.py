@@ -37,6 +37,7 @@ from projects.models import (
     Target,
     TargetMetric,
     Unit,
+    bundle_ids,
 )
 from projects.selectors import report_deadline, report_period_kind
 from tracker import periods
@@ -61,10 +62,6 @@ def _pct(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _bundles():
-    return Project.objects.filter(parent__isnull=False).values("parent_id")
-
-
 def _grouped(queryset, unit_field: str, **aggregates) -> Figures:
     rows = queryset.values(unit_field).annotate(**aggregates).order_by()
     return {
@@ -77,7 +74,7 @@ def _grouped(queryset, unit_field: str, **aggregates) -> Figures:
 def _reporting_q(p: str) -> Q:
     """Projects (reached through ``p``) that owe reports: not a bundle, not operating or
     cancelled."""
-    return ~Q(**{f"{p}stage__in": NOT_REPORTING_STAGES}) & ~Q(**{f"{p}pk__in": _bundles()})
+    return ~Q(**{f"{p}stage__in": NOT_REPORTING_STAGES}) & ~Q(**{f"{p}pk__in": bundle_ids()})
 
 
 def _owing(rounds: list[periods.Period], via: str) -> dict[str, Figures]:
@@ -147,17 +144,6 @@ def _report_rows(via: str, *, keys: list[str] | None = None, year: int = 0, end=
     return result
 
 
-def _prefixed(q: Q) -> Q:
-    """``q`` about projects, asked of their reports."""
-    clone = Q()
-    clone.connector, clone.negated = q.connector, q.negated
-    clone.children = [
-        _prefixed(child) if isinstance(child, Q) else (f"project__{child[0]}", child[1])
-        for child in q.children
-    ]
-    return clone
-
-
 @dataclass
 class Facts:
     """Per-run cache of grouped queries; ``queries`` counts what actually ran."""
@@ -198,7 +184,7 @@ class Facts:
         carry the figures)."""
 
         def compute() -> Figures:
-            plans = ProjectYearPlan.objects.filter(year=year).exclude(project__in=_bundles())
+            plans = ProjectYearPlan.objects.filter(year=year).exclude(project__in=bundle_ids())
             if via == "lead":
                 return _grouped(plans, "project__lead_unit_id", amount=Sum("planned_investment"))
             through = Project.cooperating_units.through.objects.filter(
@@ -227,7 +213,7 @@ class Facts:
             ).values("project_id")
             projects = (
                 Project.objects.filter(pk__in=due)
-                .exclude(pk__in=_bundles())
+                .exclude(pk__in=bundle_ids())
                 .exclude(stage=Stage.CANCELLED)
                 .annotate(is_started=Exists(started))
             )
