@@ -383,3 +383,26 @@ def test_the_board_lists_red_before_yellow(client, lit, supervisor):
     client.force_login(supervisor)
     page = client.get("/supervision/alerts/").content.decode()
     assert page.index("征地完成") < page.index("大坝浇筑")  # 51 days (red) before 6 days
+
+
+def test_alerts_api_keeps_a_fixed_number_of_queries(client, lit, supervisor, reporter_a, project_a):
+    from django.core.cache import cache
+
+    from tests.test_api_resources import bearer, make_token
+
+    cache.clear()
+    auth = bearer(make_token(supervisor))
+    client.get("/api/v1/me/", headers=auth)  # the token's first use records it
+
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, headers=auth).status_code == 200
+        return len(queries.captured_queries)
+
+    before = count("/api/v1/alerts/?page_size=10")
+    for n in range(12):
+        factories.create_milestone(
+            project=project_a, actor=reporter_a, due_date=day("2026-09-01"), name=f"节点{n}"
+        )
+    scan_alerts(today=day("2026-11-21"))
+    assert count("/api/v1/alerts/?page_size=100") == before
