@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from projects.models import Role
@@ -34,6 +35,14 @@ def pytest_configure(config) -> None:
             "The test suite runs on PostgreSQL: use `make test` (or set DATABASE_URL).",
             returncode=2,
         )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: the test database restarts its ids on every run,
+    so a count cached in Redis by an earlier run (the nav badge's, keyed by user id) would
+    otherwise answer for a different user."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
