@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,11 +17,15 @@ from supervision.models import (
     RANKED_KINDS,
     Alert,
     AlertRule,
+    DeliveryStatus,
+    NotificationPreference,
     RankingEntry,
     RankingExemption,
     RankingScheme,
     RankingSnapshot,
     SchemeMetric,
+    Webhook,
+    WebhookDelivery,
 )
 
 
@@ -145,3 +152,162 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- notifications: webhooks, their delivery log, people's preferences --------------------------
+
+
+def _event_choices():
+    from supervision.notifications import EVENTS
+
+    return [(key, label) for key, label in EVENTS.items()]
+
+
+class WebhookForm(forms.ModelForm):
+    url = forms.URLField(label=_("address"), max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=_event_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("None ticked: every event."),
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["name", "unit", "kind", "url", "secret", "events", "is_active"]
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+
+RECENT_DELIVERIES = 10
+
+
+@admin.register(Webhook)
+class WebhookAdmin(SimpleHistoryAdmin):
+    form = WebhookForm
+    list_display = ["name", "unit", "kind", "is_active", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "unit__name"]
+    autocomplete_fields = ["unit"]
+    readonly_fields = ["recent_deliveries"]
+    actions = ["send_test_message"]
+
+    @admin.display(description=_("recent deliveries"))
+    def recent_deliveries(self, obj: Webhook) -> str:
+        if obj.pk is None:
+            return "—"
+        rows = obj.deliveries.order_by("-created_at", "-id")[:RECENT_DELIVERIES]
+        table = format_html_join(
+            "",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    reverse("admin:supervision_webhookdelivery_change", args=[d.pk]),
+                    localtime(d.created_at).strftime("%Y-%m-%d %H:%M"),
+                    d.event,
+                    d.get_status_display(),
+                    d.attempts,
+                    d.response_status or "—",
+                    d.last_error or "",
+                )
+                for d in rows
+            ),
+        )
+        changelist = reverse("admin:supervision_webhookdelivery_changelist")
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>"
+            "<p><a href='{}?webhook__id__exact={}'>{}</a></p>",
+            _("created at"),
+            _("event"),
+            _("status"),
+            _("attempts"),
+            _("response status"),
+            _("last error"),
+            table,
+            changelist,
+            obj.pk,
+            _("All deliveries of this webhook"),
+        )
+
+    @admin.action(description=_("Send a test message"))
+    def send_test_message(self, request, queryset) -> None:
+        from supervision.notifications import webhook_send_test
+
+        for webhook in queryset:
+            delivery = webhook_send_test(webhook, actor=request.user)
+            if delivery.status == DeliveryStatus.DELIVERED:
+                self.message_user(
+                    request,
+                    _("%(webhook)s: the test message was delivered.") % {"webhook": webhook},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("%(webhook)s: the test message failed: %(error)s")
+                    % {"webhook": webhook, "error": delivery.last_error},
+                    messages.ERROR,
+                )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "webhook",
+        "event",
+        "status",
+        "attempts",
+        "response_status",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event", "webhook"]
+    list_select_related = ["webhook"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Send again"))
+    def retry(self, request, queryset) -> None:
+        from supervision.notifications import deliveries_retry
+
+        queued = deliveries_retry(queryset)
+        self.message_user(
+            request,
+            _("%(count)s deliveries queued again (delivered ones are never sent twice).")
+            % {"count": queued},
+            messages.SUCCESS,
+        )
+
+
+class NotificationPreferenceForm(forms.ModelForm):
+    muted_events = forms.MultipleChoiceField(
+        label=_("muted events"),
+        choices=_event_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = NotificationPreference
+        fields = ["user", "email", "muted_events"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    form = NotificationPreferenceForm
+    list_display = ["user", "email", "updated_at"]
+    list_filter = ["email"]
+    search_fields = ["user__username", "user__first_name", "user__email"]
+    autocomplete_fields = ["user"]
+
+
+# The ledger's read-only admin, and inspections, meetings and notices: registered on import.
+from supervision import admin_ledger, admin_meetings  # noqa: E402, F401

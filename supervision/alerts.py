@@ -50,6 +50,7 @@ from projects.models import (
     bundle_ids,
 )
 from projects.selectors import report_deadline, report_period_kind
+from supervision import notifications
 from supervision.models import Alert, AlertLevel, AlertRule
 from tracker import periods
 
@@ -249,6 +250,21 @@ def _stalled(today: dt.date, projects) -> list[Finding]:
     return findings
 
 
+def _issue_overdue(today: dt.date, projects) -> list[Finding]:
+    """A ledger issue still being rectified past its deadline; the value is the days overdue.
+    Issues reported rectified (awaiting verification), closed or declined do not light."""
+    from supervision.models import ISSUE_ACTIVE_STATUSES, Issue
+
+    issues = Issue.objects.filter(status__in=ISSUE_ACTIVE_STATUSES, deadline__lt=today)
+    if projects is not None:
+        issues = issues.filter(project_id__in=list(projects))
+    rows = issues.values_list("pk", "project_id", "unit_id", "deadline", "title")
+    return [
+        Finding(f"issue:{pk}", "", project, unit, Decimal((today - deadline).days), title[:200])
+        for pk, project, unit, deadline, title in rows
+    ]
+
+
 RULES: dict[str, Rule] = {
     rule.key: rule
     for rule in [
@@ -306,6 +322,18 @@ RULES: dict[str, Rule] = {
             _stalled,
             _("No investment in the latest reports running."),
         ),
+        Rule(
+            "issue_overdue",
+            _("issue past its deadline"),
+            _("days"),
+            Decimal(1),
+            Decimal(8),
+            _issue_overdue,
+            _(
+                "A ledger issue not rectified by its deadline; red from the red threshold on, "
+                "when the daily job also steps it to 督办."
+            ),
+        ),
     ]
 }
 
@@ -335,6 +363,7 @@ class ScanResult:
     changed: int = 0
     resolved: int = 0
     lights: int = 0
+    escalated: int = 0
 
 
 @transaction.atomic
@@ -349,6 +378,10 @@ def scan_alerts(
     now = timezone.now()
     scope = None if projects is None else sorted(set(projects))
     result = ScanResult()
+    if scope is None:
+        from supervision.services import escalate_overdue
+
+        result.escalated = len(escalate_overdue(today=today))
     for key, rule_row in ensure_rules().items():
         active = Alert.objects.filter(rule=rule_row, resolved_at__isnull=True)
         if scope is not None:
@@ -395,6 +428,8 @@ def scan_alerts(
         result.opened += len(new)
         result.changed += len(changed)
         result.resolved += len(gone)
+    # Before the lights change: projects whose light turns red now are told, once.
+    notifications.notify_red_projects(projects=scope)
     result.lights = update_lights(scope)
     return result
 

@@ -7,7 +7,9 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("Supervision")
 
     def ready(self) -> None:
-        from supervision import demo, signals
+        from projects import workspace as projects_workspace
+        from supervision import demo, signals, workspace
 
         demo.connect()
         signals.connect()
+        projects_workspace.register(workspace.my_issues)

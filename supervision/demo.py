@@ -8,10 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from supervision import rankings
+from django.urls import reverse
+from django.utils import timezone
+
+from supervision import notifications, rankings
 from supervision.alerts import scan_alerts
 from supervision.metrics import Facts
-from supervision.models import RankingScheme, SchemeMetric
+from supervision.models import Notification, RankingScheme, SchemeMetric
 from tracker import periods
 
 # name, child kinds, cadence, [(metric, weight)]
@@ -26,6 +29,7 @@ DEFAULT_SCHEMES = [
             ("milestone_rate", 20),
             ("report_timeliness", 20),
             ("red_cards", 10),
+            ("issue_close_rate", 10),
         ],
     ),
     (
@@ -66,6 +70,8 @@ DEFAULT_SCHEMES = [
             ("milestone_rate", 20),
             ("report_timeliness", 10),
             ("target_funding", 10),
+            ("issue_close_rate", 10),
+            ("inspection_score", 10),
         ],
     ),
 ]
@@ -93,7 +99,13 @@ def create_default_schemes(county, year: int) -> list[RankingScheme]:
 
 
 def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
-    """The alert scan of the day, and the rankings."""
+    """The ledger, the alert scan of the day (which also steps overdue issues up), and the
+    rankings."""
+    from supervision.demo_ledger import seed_ledger
+    from supervision.demo_meetings import seed_inspections_and_meetings
+
+    seed_inspections_and_meetings(today=today, county=county, supervisor=supervisor)
+    seed_ledger(today=today, county=county, supervisor=supervisor)
     scan_alerts(today=today)
     seed_rankings(today=today, county=county, supervisor=supervisor)
 
@@ -101,13 +113,26 @@ def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
 def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
     """Every closed period of the year computed and published, the open one as a draft."""
     facts = Facts()
+    latest = []
     for scheme in create_default_schemes(county, today.year):
+        published = None
         for period in periods.iter_between(scheme.cadence, scheme.starts_on, today):
             snapshot = rankings.ranking_compute(
                 scheme=scheme, period=period, today=today, facts=facts
             )
             if period.end < today:
-                rankings.ranking_publish(snapshot=snapshot, actor=supervisor, today=today)
+                published = rankings.ranking_publish(
+                    snapshot=snapshot, actor=supervisor, today=today
+                )
+        if published is not None:
+            latest.append(reverse("ranking_detail", args=[published.pk]))
+    # A year of history is published at once here: only each scheme's latest ranking is news.
+    history = Notification.objects.filter(event="ranking.published", read_at__isnull=True).exclude(
+        url__in=latest
+    )
+    readers = set(history.values_list("recipient_id", flat=True))
+    history.update(read_at=timezone.now())
+    notifications.forget_unread(readers)
 
 
 def connect() -> None:

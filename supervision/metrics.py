@@ -345,6 +345,51 @@ class Facts:
 
         return self.get(("red_cards", via), compute)
 
+    # --- the supervision ledger -------------------------------------------------------------
+
+    def issues(self, year: int, as_of: dt.date) -> Figures:
+        """Per responsible unit: issues put on the ledger this year up to ``as_of`` (requests
+        not accepted are not the unit's), and how many of them were closed (销号) by then."""
+        from supervision.models import Issue, IssueStatus
+
+        def compute() -> Figures:
+            issues = Issue.objects.filter(raised_on__year=year, raised_on__lte=as_of).exclude(
+                status__in=[IssueStatus.PENDING, IssueStatus.DECLINED]
+            )
+            return _grouped(
+                issues,
+                "unit_id",
+                total=Count("pk"),
+                closed=Count("pk", filter=Q(closed_at__date__lte=as_of)),
+            )
+
+        return self.get(("issues", year, as_of), compute)
+
+    def inspection_scores(self, start: dt.date, end: dt.date, via: str) -> Figures:
+        """Scores given to projects in inspections (观摩评比) held between ``start`` and ``end``:
+        their sum and count per unit, so averages roll up correctly."""
+        from supervision.models import InspectionScore
+
+        def compute() -> Figures:
+            scores = InspectionScore.objects.filter(
+                inspection__held_on__gte=start, inspection__held_on__lte=end
+            )
+            if via == "lead":
+                return _grouped(
+                    scores, "project__lead_unit_id", total=Sum("score"), scored=Count("pk")
+                )
+            through = Project.cooperating_units.through.objects.filter(
+                project__inspection_scores__in=scores
+            )
+            return _grouped(
+                through,
+                "unit_id",
+                total=Sum("project__inspection_scores__score"),
+                scored=Count("project__inspection_scores"),
+            )
+
+        return self.get(("inspection_scores", start, end, via), compute)
+
     # --- the unit tree ----------------------------------------------------------------------
 
     def subtree(self, parent: Unit) -> list[tuple[int, str]]:
@@ -518,6 +563,23 @@ def _red_lights(ctx: Context) -> Values:
     return {c: cards[c]["red"] if cards[c]["projects"] else None for c in ctx.children}
 
 
+def _issue_close_rate(ctx: Context) -> Values:
+    """问题销号率; a unit with no issue on the ledger has no value."""
+    totals = ctx.roll_up_units(ctx.facts.issues(ctx.period.end.year, ctx.as_of))
+    return {c: _pct(totals[c]["closed"], totals[c]["total"]) for c in ctx.children}
+
+
+def _inspection_score(ctx: Context) -> Values:
+    """观摩评比得分: the average score of the unit's projects in the period's inspections."""
+    totals = ctx.roll_up(lambda via: ctx.facts.inspection_scores(ctx.period.start, ctx.as_of, via))
+    return {
+        c: (totals[c]["total"] / totals[c]["scored"]).quantize(Decimal("0.01"))
+        if totals[c]["scored"]
+        else None
+        for c in ctx.children
+    }
+
+
 _METRICS = [
     Metric(
         "investment_rate",
@@ -585,6 +647,22 @@ _METRICS = [
         False,
         _red_lights,
         _("Projects whose light is red now (red alerts or a red card); fewer is better."),
+    ),
+    Metric(
+        "issue_close_rate",
+        _("issues closed"),
+        "%",
+        True,
+        _issue_close_rate,
+        _("Issues closed (销号) ÷ issues put on the ledger this year, by the period end."),
+    ),
+    Metric(
+        "inspection_score",
+        _("on-site appraisal score"),
+        "",
+        True,
+        _inspection_score,
+        _("Average score of the unit's projects in the inspections held in the period (观摩评比)."),
     ),
 ]
 

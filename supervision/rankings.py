@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from projects import selectors
 from projects.models import Unit
+from supervision import notifications
 from supervision.metrics import REGISTRY, Context, Facts
 from supervision.models import (
     RankingEntry,
@@ -330,6 +331,7 @@ def ranking_publish(*, snapshot: RankingSnapshot, actor, today: dt.date | None =
     snapshot.published_at = timezone.now()
     snapshot.published_by = actor
     snapshot.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    notifications.notify_ranking_published(snapshot, actor=actor)
     return snapshot
 
 

@@ -62,3 +62,55 @@ def visible_alerts(user):
         Q(project__in=Project.objects.visible_to(user))
         | Q(project__isnull=True, unit__in=selectors.visible_units(user))
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger
+# ---------------------------------------------------------------------------------------------
+
+
+def issue_visibility_filter(user) -> Q:
+    """Issues of units in the user's scope, on projects the user sees, asked for by the user's
+    units, or assigned to the user as leader."""
+    from projects.models import Project
+
+    if selectors.is_global(user):
+        return Q()
+    q = Q(pk__in=[])
+    for path in selectors.scope_paths(user):
+        q |= Q(unit__path__startswith=path) | Q(requested_by_unit__path__startswith=path)
+    q |= Q(project__in=Project.objects.visible_to(user))
+    q |= Q(leader__user=user)
+    return q
+
+
+def visible_issues(user):
+    from supervision.models import Issue
+
+    if not getattr(user, "is_authenticated", False):
+        return Issue.objects.none()
+    return Issue.objects.filter(issue_visibility_filter(user))
+
+
+def office_queue(user):
+    """What waits for the supervision office: pending requests and upward urges on issues of
+    units the user supervises."""
+    from supervision.models import Issue, IssueStatus
+
+    queue = Issue.objects.filter(Q(status=IssueStatus.PENDING) | Q(awaiting_office=True))
+    if selectors.is_global(user):
+        return queue
+    q = Q(pk__in=[])
+    for path in supervised_paths(user):
+        q |= Q(unit__path__startswith=path)
+    return queue.filter(q)
+
+
+def can_raise_issues(user) -> bool:
+    return selectors.is_global(user) or bool(supervised_paths(user))
+
+
+def can_request_help(user) -> bool:
+    from supervision.services import UNIT_ROLES
+
+    return selectors.is_global(user) or bool(selectors.scope_paths(user, UNIT_ROLES))

@@ -51,7 +51,10 @@ def _child_saved(sender, instance, **kwargs) -> None:
 
 
 def connect() -> None:
+    from supervision.models import Issue
+
     post_save.connect(_project_saved, sender=Project, dispatch_uid="alerts-project")
+    post_save.connect(_child_saved, sender=Issue, dispatch_uid="alerts-Issue")
     for model in (Milestone, ProgressReport, ProjectYearPlan):
         post_save.connect(_child_saved, sender=model, dispatch_uid=f"alerts-{model.__name__}")
         post_delete.connect(_child_saved, sender=model, dispatch_uid=f"alerts-del-{model.__name__}")

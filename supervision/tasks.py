@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
-from supervision import rankings
+from supervision import notifications, rankings
 from supervision.models import RankingScheme
 from tracker import periods
 
@@ -47,3 +49,44 @@ def scan_alerts(today: str | None = None) -> dict:
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     result = scan(today=day)
     return result.__dict__
+
+
+# --- notifications (docs/notifications.md) -----------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(notifications.DeliveryFailed,),
+    max_retries=5,
+    retry_backoff=30,  # 30 s, 1, 2, 4, 8 min (with jitter): a robot's rate limit passes
+    retry_backoff_max=3600,
+    retry_jitter=True,
+)
+def deliver_webhook(self, delivery_id: int) -> str | None:
+    """One attempt at a webhook delivery; retried with backoff while the failure is transient.
+    The last allowed attempt marks the delivery failed."""
+    with translation.override(settings.LANGUAGE_CODE):
+        delivery = notifications.webhook_deliver(
+            delivery_id, final=self.request.retries >= self.max_retries
+        )
+    return delivery.status if delivery else None
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    max_retries=3,
+    retry_backoff=60,
+)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """The "immediate" e-mails of one event (one per recipient); returns e-mails sent."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return notifications.email_notifications(notification_ids)
+
+
+@shared_task(acks_late=True)
+def send_email_digests() -> int:
+    """The daily digest of unread notifications; returns e-mails sent."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return notifications.send_email_digests()

@@ -1,10 +1,42 @@
-from django.urls import path
+from django.urls import include, path
 
-from supervision import views
+from supervision import notification_views, views, views_issues
 
 urlpatterns = [
     path("supervision/alerts/", views.alert_board, name="alert_board"),
     path("rankings/", views.ranking_index, name="ranking_index"),
     path("rankings/<int:pk>/", views.ranking_detail, name="ranking_detail"),
     path("rankings/<int:pk>/publish/", views.ranking_publish, name="ranking_publish"),
+    path("notifications/", notification_views.notification_inbox, name="notification_inbox"),
+    path(
+        "notifications/preferences/",
+        notification_views.notification_preferences,
+        name="notification_preferences",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_views.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        notification_views.notification_read,
+        name="notification_read",
+    ),
+    path("supervision/issues/", views_issues.issue_list, name="issue_list"),
+    path("supervision/issues/export/", views_issues.issue_export, name="issue_export"),
+    path("supervision/issues/new/", views_issues.issue_create, name="issue_create"),
+    path("supervision/issues/ask/", views_issues.issue_request_help, name="issue_request_help"),
+    path("supervision/issues/<int:pk>/", views_issues.issue_detail, name="issue_detail"),
+    path(
+        "supervision/issues/<int:pk>/<slug:action>/",
+        views_issues.issue_action,
+        name="issue_action",
+    ),
+    path(
+        "supervision/attachments/<int:pk>/",
+        views_issues.issue_attachment,
+        name="issue_attachment",
+    ),
+    path("", include("supervision.urls_meetings")),
 ]

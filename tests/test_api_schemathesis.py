@@ -54,6 +54,7 @@ from schemathesis.specs.openapi.checks import (
 
 from projects import services, tokens
 from projects.models import Leader, Role
+from supervision import services_meetings
 from tests import factories
 from tracker import periods
 
@@ -157,6 +158,39 @@ def api_world(db, today, settings, _keep_the_test_connection):
     )
     services.target_set(
         actor=supervisor, unit=unit_a, year=2026, metric="funding", target_value=Decimal("5000")
+    )
+    # An inspection, a meeting and a notice: their details, writes and actions meet real rows.
+    inspection = services_meetings.inspection_create(
+        actor=supervisor,
+        title="专项督查",
+        kind="special",
+        held_on=today,
+        unit=county,
+        inspectors="谭建军",
+        projects=[project_a],
+        units_visited=[unit_a],
+    )
+    services_meetings.inspection_set_scores(
+        inspection=inspection, actor=supervisor, scores=[{"project": project_a, "score": "88"}]
+    )
+    services_meetings.meeting_create(
+        actor=supervisor,
+        title="调度会",
+        kind="dispatch",
+        held_on=today,
+        unit=county,
+        host=leader,
+        attendees=[unit_a],
+        absentees=[unit_b],
+        projects=[project_b],
+    )
+    services_meetings.notice_issue(
+        project=project_b,
+        actor=supervisor,
+        kind="deadline",
+        requirement="限期开工",
+        deadline=today + dt.timedelta(days=30),
+        consequence="逾期取消项目",
     )
     _token, secret = tokens.token_create(
         user=supervisor, name="schemathesis", write=True, actor=supervisor

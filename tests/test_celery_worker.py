@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +17,20 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from supervision.models import RankingScheme, RankingSnapshot, SchemeMetric
+from supervision import notifications
+from supervision.models import (
+    Notification,
+    RankingScheme,
+    RankingSnapshot,
+    SchemeMetric,
+    Webhook,
+    WebhookDelivery,
+)
 from supervision.tasks import compute_due_rankings
 from tests import factories
+from tests.robot import serve
 from tracker import health
+from tracker.celery import app as celery_app
 from tracker.tasks import worker_heartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +134,67 @@ def test_ranking_job_runs_on_a_worker_started_here(county, unit_a, unit_b, repor
     october = RankingSnapshot.objects.get(period_key="2026-10")
     ranks = dict(october.entries.values_list("unit__name", "rank"))
     assert ranks == {"交通运输局": 1, "水利局": None}  # 水利局 has no project
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_is_delivered_by_a_worker_started_here(unit_a, reporter_a):
+    """notify() commits, queues the delivery after commit through Redis; a real worker signs and
+    posts it to a local HTTP server and records the attempt in the test database."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = os.environ.copy()
+    database = settings.DATABASES["default"]
+    env["DATABASE_URL"] = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    routes = celery_app.conf.task_routes
+    # update() (not assignment) makes the app rebuild its cached router.
+    celery_app.conf.update(task_routes={"supervision.tasks.deliver_webhook": {"queue": queue}})
+    with serve() as robot:
+        webhook = Webhook.objects.create(
+            name="交通运输局接收端", unit=unit_a, kind="json", url=robot.url(), secret="k"
+        )
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tracker",
+                "worker",
+                "--pool=solo",
+                "--queues",
+                queue,
+                "--hostname",
+                f"{queue}@localhost",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            notifications.notify("issue.raised", title="征地问题待整改", units=[unit_a])
+            delivery = WebhookDelivery.objects.get(webhook=webhook)
+            deadline = time.monotonic() + 60
+            while WebhookDelivery.objects.get(pk=delivery.pk).status == "pending":
+                assert time.monotonic() < deadline, "the worker did not deliver the webhook"
+                time.sleep(0.2)
+        finally:
+            celery_app.conf.update(task_routes=routes)
+            worker.terminate()
+            output = worker.communicate(timeout=30)[0].decode()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == (
+        "delivered",
+        1,
+        200,
+    ), output
+    [request] = robot.received
+    signature = hmac.new(b"k", request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["x-tracker-signature"] == f"sha256={signature}"
+    assert json.loads(request["body"])["id"] == delivery.pk
+    assert Notification.objects.filter(recipient=reporter_a).count() == 1

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from projects import services
-from projects.models import Role, Stage
+from projects.models import Project, Role, Stage
 from supervision import rankings
 from supervision.metrics import Facts, reporting_rounds
 from supervision.models import (
@@ -544,3 +544,77 @@ def test_red_lights_from_the_alert_scan_count_against_a_unit(county_world, today
     assert rows["水利局"].values == {"red_lights": "1.00"}
     assert rows["水利局"].rank == 2
     assert rows["教育局"].values == {"red_lights": None}  # no project
+
+
+def test_issue_close_rate_counts_the_ledger_as_of_the_period_end(
+    county_world, today, supervisor, reporter_a
+):
+    from supervision import services as ledger
+    from supervision.models import Issue
+
+    scheme = county_world["scheme"]
+    SchemeMetric.objects.filter(scheme=scheme).delete()
+    SchemeMetric.objects.create(scheme=scheme, metric="issue_close_rate", weight=1)
+    unit_a, unit_b = county_world["a"], county_world["b"]
+
+    def raise_(unit, title):
+        return ledger.issue_raise(
+            actor=supervisor,
+            title=title,
+            source="upper",
+            category="other",
+            unit=unit,
+            deadline=today + dt.timedelta(days=5),
+        )
+
+    closed = raise_(unit_a, "已销号")
+    ledger.issue_mark_rectified(issue=closed, actor=reporter_a, text="已整改")
+    ledger.issue_close(issue=closed, actor=supervisor)
+    raise_(unit_a, "整改中")
+    raise_(unit_b, "未整改")
+    # Closed after the period being judged: not closed yet for that period.
+    late = raise_(unit_b, "下月销号")
+    Issue.objects.filter(pk=late.pk).update(
+        status="closed", closed_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    )
+    Issue.objects.update(raised_on=dt.date(2026, 10, 20))
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-11")))
+    assert rows["交通运输局"].values == {"issue_close_rate": "50.00"}
+    assert rows["水利局"].values == {"issue_close_rate": "0.00"}
+    assert rows["教育局"].values == {"issue_close_rate": None}  # nothing on the ledger
+    assert rows["交通运输局"].rank == 1 and rows["水利局"].rank == 2
+
+
+def test_inspection_score_averages_the_periods_appraisals(county_world, today, supervisor):
+    from supervision.models import Inspection, InspectionScore
+
+    scheme = county_world["scheme"]
+    SchemeMetric.objects.filter(scheme=scheme).delete()
+    SchemeMetric.objects.create(scheme=scheme, metric="inspection_score", weight=1)
+    a = Project.objects.get(name="公路")
+    b = Project.objects.get(name="水库")
+    second = factories.create_project(
+        actor=supervisor, lead_unit=county_world["a"], name="二号公路"
+    )
+    in_period = Inspection.objects.create(
+        title="11月现场观摩",
+        kind="site_visit",
+        held_on=dt.date(2026, 11, 10),
+        unit=supervisor.memberships.get().unit,
+        inspectors="督查室",
+    )
+    before = Inspection.objects.create(
+        title="10月现场观摩",
+        kind="site_visit",
+        held_on=dt.date(2026, 10, 10),
+        unit=supervisor.memberships.get().unit,
+        inspectors="督查室",
+    )
+    InspectionScore.objects.create(inspection=in_period, project=a, score=Decimal("90"))
+    InspectionScore.objects.create(inspection=in_period, project=second, score=Decimal("85"))
+    InspectionScore.objects.create(inspection=in_period, project=b, score=Decimal("70"))
+    InspectionScore.objects.create(inspection=before, project=b, score=Decimal("100"))
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-11")))
+    assert rows["交通运输局"].values == {"inspection_score": "87.50"}
+    assert rows["水利局"].values == {"inspection_score": "70.00"}
+    assert rows["教育局"].values == {"inspection_score": None}

@@ -422,7 +422,7 @@ def test_default_ranking_schemes_with_a_year_of_published_history(county):
     assert {s.cadence for s in schemes.values()} == {"month", "dekad", "half_month", "quarter"}
     assert len(schemes) == 5
     monthly = schemes["县直部门月度综合排名"]
-    assert monthly.metrics.count() == 5
+    assert monthly.metrics.count() == 6  # incl. 问题销号率
     published = RankingSnapshot.objects.filter(scheme=monthly, status="published")
     # January to October are closed on 21 November and published; November is a draft.
     assert sorted(published.values_list("period_key", flat=True)) == [
@@ -438,3 +438,22 @@ def test_default_ranking_schemes_with_a_year_of_published_history(county):
     assert entries.exclude(movement=None).exclude(movement=0).exists()  # movement shows
     dekads = RankingSnapshot.objects.filter(scheme=schemes["旬报填报及时率排名"])
     assert dekads.filter(status="published").count() == 32  # 1 January to 10 November
+
+
+def test_demo_ledger_has_issues_in_every_state(county):
+    from collections import Counter
+
+    from supervision.models import EscalationLevel, Issue, IssueEvent
+
+    statuses = Counter(Issue.objects.values_list("status", flat=True))
+    for status in ("open", "in_progress", "resolved", "closed", "pending", "declined"):
+        assert statuses[status] >= 1, status
+    assert Issue.objects.filter(
+        level__gte=EscalationLevel.SUPERVISED, status="in_progress"
+    ).exists()
+    # The day's scan stepped the long-overdue issues up, by the daily job.
+    assert IssueEvent.objects.filter(kind="escalated", actor__isnull=True).exists()
+    assert Issue.objects.filter(source="inspection").exists()
+    assert Issue.objects.filter(source="meeting").exists()
+    assert Issue.objects.filter(source="report", report__isnull=False).exists()
+    assert not Issue.objects.filter(title="无").exists()

@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tracker.context_processors.site",
+                "tracker.context_processors.notifications",
             ],
         },
     },
@@ -221,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=10),
     },
+    "send-notification-digests-daily": {
+        "task": "supervision.tasks.send_email_digests",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 # Reporting cadence of progress reports: week, dekad (旬), half_month or month, and how many days
@@ -230,8 +235,16 @@ TRACKER_REPORT_CADENCE = env_choice(
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
 
+# The site's address as people reach it: links in e-mails and group-robot messages are absolute.
+TRACKER_SITE_URL = env_url("TRACKER_SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000"
+
 # How long the API keeps tombstones; a mirror that last synced longer ago must pull everything.
 TRACKER_TOMBSTONE_DAYS = env_int("TRACKER_TOMBSTONE_DAYS", 180, minimum=1)
+
+# Largest file a unit may attach to an issue response (bytes; reverse proxies need a larger limit).
+TRACKER_ATTACHMENT_MAX_BYTES = env_int(
+    "TRACKER_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
+)
 
 # REST API (docs/api.md). Bearer first: its authenticate_header makes "not logged in" a 401.
 REST_FRAMEWORK = {
@@ -290,6 +303,17 @@ SPECTACULAR_SETTINGS = {
         "TombstoneReasonEnum": "projects.models.TombstoneReason",
         "AlertLevelEnum": "supervision.models.AlertLevel",
         "ProjectLevelEnum": "projects.models.ProjectLevel",
+        "ProjectCategoryEnum": "projects.models.Category",
+        "IssueCategoryEnum": "supervision.models.IssueCategory",
+        "IssueSourceEnum": "supervision.models.IssueSource",
+        "IssueStatusEnum": "supervision.models.IssueStatus",
+        "EscalationLevelEnum": "supervision.models.EscalationLevel",
+        "IssueEventKindEnum": "supervision.models.IssueEventKind",
+        "ExtensionStatusEnum": "supervision.models.ExtensionStatus",
+        "InspectionKindEnum": "supervision.models.InspectionKind",
+        "MeetingKindEnum": "supervision.models.MeetingKind",
+        "NoticeKindEnum": "supervision.models.NoticeKind",
+        "NoticeStatusEnum": "supervision.models.NoticeStatus",
     },
 }
 

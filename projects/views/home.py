@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from projects import selectors
+from projects import selectors, workspace
 from projects.models import STARTED_STAGES, Milestone, ProgressReport, Project, ReportStatus
 
 HOME_ROWS = 50  # the workspace shows the first rows; the project list has the rest
@@ -72,6 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "milestones": milestones,
         "overdue_count": milestone_counts["overdue"],
         "due_soon_count": milestone_counts["due_soon"],
+        "panels": workspace.panels(request),
         "can_create": selectors.is_global(request.user)
         or bool(selectors.scope_paths(request.user, selectors.EDIT_ROLES)),
     }

@@ -24,5 +24,6 @@ class Command(BaseCommand):
         result = scan_alerts(today=today)
         self.stdout.write(
             f"{today}: {result.opened} alert(s) opened, {result.changed} changed, "
-            f"{result.resolved} resolved; {result.lights} light(s) changed."
+            f"{result.resolved} resolved; {result.lights} light(s) changed; "
+            f"{result.escalated} overdue issue(s) stepped to 督办."
         )

@@ -1,0 +1,534 @@
+"""The ledger pages (督查台账): the list with filters and its Excel export, raising an issue,
+asking the county for help, and one issue with its timeline and the actions the user may take.
+
+Every action is a POST that goes through ``supervision.services``; a refused or invalid action
+re-shows the issue page with the user's text kept and the error in Chinese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from projects.services import VersionConflict
+from projects.views.edit import add_service_errors
+from supervision import forms, selectors, services
+from supervision.filters import filtered_issues
+from supervision.models import (
+    ISSUE_ACTIVE_STATUSES,
+    EscalationLevel,
+    ExtensionRequest,
+    ExtensionStatus,
+    Issue,
+    IssueAttachment,
+    IssueEvent,
+    IssueEventKind,
+    IssueStatus,
+)
+
+PAGE_SIZE = 30
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _visible_issue(request: HttpRequest, pk: int) -> Issue:
+    issue = (
+        selectors.visible_issues(request.user)
+        .select_related(
+            "unit",
+            "leader",
+            "project",
+            "requested_by_unit",
+            "inspection",
+            "meeting",
+            "report",
+            "closed_by",
+            "created_by",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if issue is None:
+        raise Http404(_("No such issue in your scope."))
+    return issue
+
+
+def _summary(issues, today: dt.date) -> dict[str, int]:
+    return issues.order_by().aggregate(
+        total=Count("pk"),
+        active=Count("pk", filter=Q(status__in=ISSUE_ACTIVE_STATUSES)),
+        overdue=Count("pk", filter=Q(status__in=ISSUE_ACTIVE_STATUSES, deadline__lt=today)),
+        escalated=Count(
+            "pk",
+            filter=Q(status__in=ISSUE_ACTIVE_STATUSES, level__gte=EscalationLevel.SUPERVISED),
+        ),
+        to_verify=Count("pk", filter=Q(status=IssueStatus.RESOLVED)),
+        waiting=Count("pk", filter=Q(status=IssueStatus.PENDING) | Q(awaiting_office=True)),
+        closed=Count("pk", filter=Q(status=IssueStatus.CLOSED)),
+    )
+
+
+def _latest_response():
+    return (
+        IssueEvent.objects.filter(
+            issue=OuterRef("pk"),
+            kind__in=[IssueEventKind.RESPONSE, IssueEventKind.RECTIFIED],
+        )
+        .order_by("-created_at", "-id")
+        .values("text")[:1]
+    )
+
+
+@login_required
+def issue_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    filterset, issues = filtered_issues(request)
+    summary = _summary(issues, today)
+    # The office's queue first, then what is being rectified by deadline, then what waits for
+    # verification, then finished issues, most recent first.
+    stage = Case(
+        When(Q(status=IssueStatus.PENDING) | Q(awaiting_office=True), then=Value(0)),
+        When(status__in=ISSUE_ACTIVE_STATUSES, then=Value(1)),
+        When(status=IssueStatus.RESOLVED, then=Value(2)),
+        default=Value(3),
+    )
+    rows = (
+        issues.select_related("unit", "leader", "project")
+        .alias(stage=stage)
+        .order_by("stage", F("deadline").asc(nulls_last=True), "-id")
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for issue in page.object_list:
+        issue.overdue_days = issue.days_overdue(today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "supervision/issue_list.html",
+        {
+            "filter": filterset,
+            "page_obj": page,
+            "summary": summary,
+            "query": query.urlencode(),
+            "can_raise": selectors.can_raise_issues(request.user),
+            "can_request": selectors.can_request_help(request.user),
+            "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel export in the classic 台账 columns
+# ---------------------------------------------------------------------------------------------
+
+
+def export_columns() -> list[tuple[str, int]]:
+    return [
+        (_("No."), 6),
+        (_("ledger number"), 12),
+        (_("source"), 12),
+        (_("category"), 10),
+        (_("project name"), 30),
+        (_("problem"), 40),
+        (_("rectification required"), 36),
+        (_("responsible unit"), 18),
+        (_("responsible leader"), 12),
+        (_("raised on"), 12),
+        (_("deadline"), 12),
+        (_("escalation"), 10),
+        (_("latest progress"), 40),
+        (_("status"), 10),
+        (_("closed on"), 12),
+        (_("days overdue"), 10),
+    ]
+
+
+DATE_COLUMNS = {10, 11, 15}
+WRAP_COLUMNS = {5, 6, 7, 13}
+
+
+def export_row(number: int, issue: Issue, today: dt.date) -> list[object]:
+    return [
+        number,
+        issue.number,
+        issue.get_source_display(),
+        issue.get_category_display(),
+        issue.project.name if issue.project else "",
+        issue.title if not issue.description else f"{issue.title}\n{issue.description}",
+        issue.requirement,
+        issue.unit.name,
+        issue.leader.name if issue.leader else "",
+        issue.raised_on,
+        issue.deadline,
+        issue.get_level_display(),
+        issue.latest_response or "",
+        issue.get_status_display(),
+        timezone.localtime(issue.closed_at).date() if issue.closed_at else None,
+        issue.days_overdue(today) or None,
+    ]
+
+
+def build_issue_workbook(issues, exported_at: dt.datetime) -> Workbook:
+    today = exported_at.date()
+    columns = export_columns()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(_("supervision ledger"))[:31]
+    sheet.append(
+        [
+            _("Supervision ledger (exported %(time)s)")
+            % {"time": exported_at.strftime("%Y-%m-%d %H:%M")}
+        ]
+    )
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+    sheet.append([str(header) for header, _width in columns])
+    for index, (_header, width) in enumerate(columns, start=1):
+        cell = sheet.cell(row=2, column=index)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    count = 0
+    for count, issue in enumerate(issues, start=1):
+        sheet.append(export_row(count, issue, today))
+        for column in DATE_COLUMNS:
+            sheet.cell(row=count + 2, column=column).number_format = "yyyy-mm-dd"
+        sheet.cell(row=count + 2, column=16).number_format = "0"
+        for column in WRAP_COLUMNS:
+            sheet.cell(row=count + 2, column=column).alignment = wrap
+    sheet.freeze_panes = "C3"
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{count + 2}"
+    return workbook
+
+
+def export_queryset(issues):
+    return (
+        issues.select_related("unit", "leader", "project")
+        .annotate(latest_response=Subquery(_latest_response()))
+        .order_by("raised_on", "id")
+    )
+
+
+@login_required
+def issue_export(request: HttpRequest) -> HttpResponse:
+    now = timezone.localtime()
+    _filterset, issues = filtered_issues(request)
+    workbook = build_issue_workbook(export_queryset(issues), now)
+    buffer = BytesIO()
+    workbook.save(buffer)
+    filename = f"{_('supervision ledger')}-{now:%Y%m%d-%H%M}.xlsx"
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Raising and asking for help
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def issue_create(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_raise_issues(request.user):
+        raise PermissionDenied(_("Only a supervisor may put an issue on the ledger."))
+    form = forms.IssueRaiseForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            issue = services.issue_raise(
+                actor=request.user,
+                title=data["title"],
+                description=data["description"],
+                requirement=data["requirement"],
+                source=data["source"],
+                category=data["category"],
+                project=data["project"],
+                unit=data["unit"],
+                leader=data["leader"],
+                deadline=data["deadline"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Issue %(number)s is on the ledger.") % {"number": issue.number}
+            )
+            return redirect("issue_detail", pk=issue.pk)
+    return render(
+        request,
+        "supervision/issue_form.html",
+        {"form": form, "heading": _("Put an issue on the ledger")},
+    )
+
+
+@login_required
+def issue_request_help(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_request_help(request.user):
+        raise PermissionDenied(_("You have no unit to ask for help on behalf of."))
+    initial = {}
+    if request.GET.get("project"):
+        initial["project"] = request.GET["project"]
+    form = forms.HelpRequestForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            issue = services.issue_request_help(
+                actor=request.user,
+                requesting_unit=data["requesting_unit"],
+                title=data["title"],
+                description=data["description"],
+                category=data["category"],
+                project=data["project"],
+                target_unit=data["target_unit"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Your request is in the supervision office's queue."))
+            return redirect("issue_detail", pk=issue.pk)
+    return render(
+        request,
+        "supervision/issue_form.html",
+        {"form": form, "heading": _("Ask the county to push or coordinate")},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One issue
+# ---------------------------------------------------------------------------------------------
+
+
+def _rights(user, issue: Issue) -> dict[str, bool]:
+    supervise = services.can_supervise_issue(user, issue)
+    unit = services.can_act_for_unit(user, issue)
+    active = issue.status in ISSUE_ACTIVE_STATUSES
+    return {
+        "respond": unit and active,
+        "extension": unit and active and issue.deadline >= timezone.localdate(),
+        "urge_up": unit and active,
+        "urge": supervise and active,
+        "escalate": supervise and active and issue.level < EscalationLevel.ACCOUNTABILITY,
+        "verify": supervise and issue.status == IssueStatus.RESOLVED,
+        "decide": supervise and issue.status == IssueStatus.PENDING,
+        "instruct": services.can_instruct(user, issue),
+        "supervise": supervise,
+    }
+
+
+def _action_forms(request: HttpRequest, issue: Issue, bound: tuple[str, object] | None = None):
+    user = request.user
+    made = {
+        "respond": forms.TextFilesForm(prefix="respond"),
+        "rectified": forms.TextFilesForm(prefix="rectified"),
+        "extension": forms.ExtensionRequestForm(prefix="extension"),
+        "urge_up": forms.UrgeUpForm(prefix="urge_up"),
+        "urge": forms.UrgeForm(prefix="urge", user=user),
+        "escalate": forms.EscalateForm(prefix="escalate", current=issue.level),
+        "close": forms.NoteForm(prefix="close"),
+        "send_back": forms.ReasonForm(prefix="send_back"),
+        "decide_extension": forms.ExtensionDecisionForm(prefix="decide_extension"),
+        "instruct": forms.InstructionForm(prefix="instruct"),
+        "accept": forms.AcceptForm(
+            prefix="accept",
+            user=user,
+            initial={"unit": issue.unit_id, "leader": issue.leader_id},
+        ),
+        "decline": forms.ReasonForm(prefix="decline"),
+    }
+    if bound is not None:
+        made[bound[0]] = bound[1]
+    return made
+
+
+def render_issue_page(
+    request: HttpRequest, issue: Issue, *, bound: tuple[str, object] | None = None, status=200
+) -> HttpResponse:
+    today = timezone.localdate()
+    events = list(
+        issue.events.select_related("actor", "actor_unit", "target_unit").prefetch_related(
+            Prefetch("attachments", queryset=IssueAttachment.objects.order_by("id"))
+        )
+    )
+    extensions = list(issue.extensions.select_related("requested_by", "decided_by"))
+    pending = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
+    rights = _rights(request.user, issue)
+    rights["extension"] = rights["extension"] and pending is None
+    context = {
+        "issue": issue,
+        "events": events,
+        "extensions": extensions,
+        "pending_extension": pending,
+        "rights": rights,
+        "forms": _action_forms(request, issue, bound),
+        "overdue_days": issue.days_overdue(today),
+        "ladder": [
+            {"value": value, "label": label, "reached": value <= issue.level}
+            for value, label in EscalationLevel.choices
+            if value
+        ],
+    }
+    return render(request, "supervision/issue_detail.html", context, status=status)
+
+
+@login_required
+def issue_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_issue_page(request, _visible_issue(request, pk))
+
+
+def _pending_extension(issue: Issue) -> ExtensionRequest:
+    request = issue.extensions.filter(status=ExtensionStatus.PENDING).first()
+    if request is None:
+        raise ValidationError(_("No extension request is waiting for a decision."))
+    return request
+
+
+# action → (form factory, service call, success message)
+ACTIONS = {
+    "respond": (
+        lambda r, i, d, f: forms.TextFilesForm(d, f, prefix="respond"),
+        lambda r, i, c, v: services.issue_respond(
+            issue=i, actor=r.user, text=c["text"], files=c["files"], expected_version=v
+        ),
+        lambda: _("Your response is on the timeline."),
+    ),
+    "rectified": (
+        lambda r, i, d, f: forms.TextFilesForm(d, f, prefix="rectified"),
+        lambda r, i, c, v: services.issue_mark_rectified(
+            issue=i, actor=r.user, text=c["text"], files=c["files"], expected_version=v
+        ),
+        lambda: _("Reported rectified: the supervision office will verify and close it."),
+    ),
+    "extension": (
+        lambda r, i, d, f: forms.ExtensionRequestForm(d, prefix="extension"),
+        lambda r, i, c, v: services.issue_request_extension(
+            issue=i,
+            actor=r.user,
+            new_deadline=c["new_deadline"],
+            reason=c["reason"],
+            expected_version=v,
+        ),
+        lambda: _("Extension requested."),
+    ),
+    "urge_up": (
+        lambda r, i, d, f: forms.UrgeUpForm(d, prefix="urge_up"),
+        lambda r, i, c, v: services.issue_urge_up(
+            issue=i, actor=r.user, text=c["text"], target_unit=c["target_unit"], expected_version=v
+        ),
+        lambda: _("The supervision office has your request."),
+    ),
+    "urge": (
+        lambda r, i, d, f: forms.UrgeForm(d, prefix="urge", user=r.user),
+        lambda r, i, c, v: services.issue_urge(
+            issue=i, actor=r.user, text=c["text"], target_unit=c["target_unit"], expected_version=v
+        ),
+        lambda: _("Urged."),
+    ),
+    "escalate": (
+        lambda r, i, d, f: forms.EscalateForm(d, prefix="escalate", current=i.level),
+        lambda r, i, c, v: services.issue_escalate(
+            issue=i, actor=r.user, level=c["level"], reason=c["reason"], expected_version=v
+        ),
+        lambda: _("Escalated."),
+    ),
+    "close": (
+        lambda r, i, d, f: forms.NoteForm(d, prefix="close"),
+        lambda r, i, c, v: services.issue_close(
+            issue=i, actor=r.user, note=c["note"], expected_version=v
+        ),
+        lambda: _("Closed (销号)."),
+    ),
+    "send_back": (
+        lambda r, i, d, f: forms.ReasonForm(d, prefix="send_back"),
+        lambda r, i, c, v: services.issue_send_back(
+            issue=i, actor=r.user, reason=c["reason"], expected_version=v
+        ),
+        lambda: _("Sent back to the unit."),
+    ),
+    "decide_extension": (
+        lambda r, i, d, f: forms.ExtensionDecisionForm(d, prefix="decide_extension"),
+        lambda r, i, c, v: services.issue_decide_extension(
+            request=_pending_extension(i), actor=r.user, grant=c["grant"], note=c["note"]
+        ),
+        lambda: _("Decision recorded."),
+    ),
+    "instruct": (
+        lambda r, i, d, f: forms.InstructionForm(d, prefix="instruct"),
+        lambda r, i, c, v: services.issue_instruct(issue=i, actor=r.user, text=c["text"]),
+        lambda: _("Instruction recorded."),
+    ),
+    "accept": (
+        lambda r, i, d, f: forms.AcceptForm(d, prefix="accept", user=r.user),
+        lambda r, i, c, v: services.issue_accept(
+            issue=i,
+            actor=r.user,
+            unit=c["unit"],
+            leader=c["leader"],
+            deadline=c["deadline"],
+            requirement=c["requirement"],
+            expected_version=v,
+        ),
+        lambda: _("Accepted: the issue is on the ledger."),
+    ),
+    "decline": (
+        lambda r, i, d, f: forms.ReasonForm(d, prefix="decline"),
+        lambda r, i, c, v: services.issue_decline(
+            issue=i, actor=r.user, reason=c["reason"], expected_version=v
+        ),
+        lambda: _("Request declined."),
+    ),
+}
+
+
+@login_required
+@require_POST
+def issue_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404
+    issue = _visible_issue(request, pk)
+    make_form, call, success = ACTIONS[action]
+    form = make_form(request, issue, request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            call(request, issue, form.cleaned_data, form.cleaned_data.get("version"))
+        except PermissionDenied:
+            raise
+        except VersionConflict as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, success())
+            return redirect("issue_detail", pk=issue.pk)
+    return render_issue_page(request, issue, bound=(action, form), status=400)
+
+
+@login_required
+@cache_control(private=True, max_age=3600)
+def issue_attachment(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = IssueAttachment.objects.select_related("event").filter(pk=pk).first()
+    if (
+        attachment is None
+        or not selectors.visible_issues(request.user).filter(pk=attachment.event.issue_id).exists()
+    ):
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, filename=attachment.name)
