@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -1109,3 +1110,25 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook} · {self.event}"
+
+
+class DashboardSnapshot(models.Model):
+    """A leader's dashboard figures for one unit's scope on one day, computed by the nightly job
+    (or on first request for a day it has not covered) so the page reads one row."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+"
+    )
+    date = models.DateField(_("date"))
+    data = models.JSONField(_("figures"), encoder=DjangoJSONEncoder)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("dashboard snapshot")
+        verbose_name_plural = _("dashboard snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "date"], name="dashboard_one_per_unit_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.date}"
