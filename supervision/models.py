@@ -193,6 +193,9 @@ class SnapshotStatus(models.TextChoices):
     PUBLISHED = "published", _("published")
 
 
+COMMENTARY_MAX_LENGTH = 5000
+
+
 class RankingSnapshot(models.Model):
     scheme = models.ForeignKey(
         RankingScheme,
@@ -223,6 +226,13 @@ class RankingSnapshot(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    # The supervisor's 点评 printed in the bulletin (通报); frozen with the ranking on publishing.
+    commentary = models.TextField(
+        _("commentary"),
+        blank=True,
+        max_length=COMMENTARY_MAX_LENGTH,
+        help_text=_("The supervisor's remarks printed in the bulletin."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
