@@ -234,6 +234,10 @@ class RankingSnapshot(models.Model):
         max_length=COMMENTARY_MAX_LENGTH,
         help_text=_("The supervisor's remarks printed in the bulletin."),
     )
+    # What the bulletin says beyond the entries (its number, red-light projects, overdue and
+    # escalated issues), frozen on publishing so the issued document never changes
+    # (supervision.bulletins); empty for a draft.
+    bulletin = models.JSONField(_("bulletin"), default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
