@@ -10,21 +10,27 @@ from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from projects import selectors
 from projects.models import (
     STAGE_FUNNEL,
+    STARTED_STAGES,
     Category,
     Leader,
+    Light,
     Project,
     ProjectKind,
     ProjectLevel,
+    Source,
     Stage,
+    StageChange,
+    Tier,
     Unit,
     UnitKind,
+    bundle_ids,
 )
 
 DEFAULT_SORT = "-total_investment"
@@ -61,6 +67,21 @@ SORT_CHOICES = [
 MIN_INVESTMENT_CHOICES = [
     ("10000", _("100 million yuan or more")),
     ("5000", _("50 million yuan or more")),
+]
+
+# Stages reached, as the dashboard counts them (started includes completed and operating).
+PROGRESS_STAGES = {
+    "signed": [Stage.SIGNED, Stage.RESERVE, Stage.PREPARING, *STARTED_STAGES],
+    "started": STARTED_STAGES,
+    "completed": [Stage.COMPLETED, Stage.OPERATING],
+    "producing": [Stage.OPERATING],
+}
+PROGRESS_CHOICES = [
+    ("signed", _("signed")),
+    ("started", _("started")),
+    ("not_started", _("not started")),
+    ("completed", _("completed")),
+    ("producing", _("in operation")),
 ]
 
 YES_NO = forms.Select(choices=[("", "---------"), ("true", _("yes")), ("false", _("no"))])
@@ -135,8 +156,19 @@ class ProjectFilter(django_filters.FilterSet):
     min_investment = django_filters.ChoiceFilter(
         label=_("total investment"), choices=MIN_INVESTMENT_CHOICES, method="filter_min_investment"
     )
+    tier = django_filters.ChoiceFilter(label=_("industry tier"), choices=Tier.choices)
+    source = django_filters.ChoiceFilter(label=_("source"), choices=Source.choices)
+    progress = django_filters.ChoiceFilter(
+        label=_("progress"), choices=PROGRESS_CHOICES, method="filter_progress"
+    )
+    light = django_filters.ChoiceFilter(label=_("light"), choices=Light.choices)
     private = django_filters.BooleanFilter(
         label=_("private investment"), field_name="is_private", widget=YES_NO
+    )
+    counted = django_filters.BooleanFilter(
+        label=_("counted in the dashboard figures"),
+        method="filter_counted",
+        widget=forms.HiddenInput,
     )
     red_card = django_filters.BooleanFilter(
         label=_("red card"), field_name="red_card", widget=YES_NO
@@ -171,6 +203,23 @@ class ProjectFilter(django_filters.FilterSet):
         self, queryset: QuerySet[Project], name: str, value: str
     ) -> QuerySet[Project]:
         return queryset.filter(total_investment__gte=Decimal(value))
+
+    def filter_progress(
+        self, queryset: QuerySet[Project], name: str, value: str
+    ) -> QuerySet[Project]:
+        """As the dashboard counts: stages reached (by a recorded change) by today."""
+        reached = StageChange.objects.filter(
+            project=OuterRef("pk"), to_stage__in=PROGRESS_STAGES[value.removeprefix("not_")]
+        )
+        if value.startswith("not_"):
+            return queryset.exclude(Exists(reached))
+        return queryset.filter(Exists(reached))
+
+    def filter_counted(self, queryset: QuerySet[Project], name: str, value) -> QuerySet[Project]:
+        """The projects the dashboard counts: not bundles, not cancelled."""
+        if not value:
+            return queryset
+        return queryset.exclude(pk__in=bundle_ids()).exclude(stage=Stage.CANCELLED)
 
     def filter_leader(
         self, queryset: QuerySet[Project], name: str, value: Leader

@@ -39,6 +39,13 @@ class IssueFilter(django_filters.FilterSet):
         method="filter_level",
         label=_("escalated at least to"),
     )
+    at_level = django_filters.TypedChoiceFilter(
+        choices=EscalationLevel.choices,
+        coerce=int,
+        field_name="level",
+        label=_("escalation level"),
+        widget=forms.HiddenInput,
+    )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label=_("overdue"), widget=YES_NO
     )

@@ -48,7 +48,19 @@ def scan_alerts(today: str | None = None) -> dict:
 
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     result = scan(today=day)
+    # The day's dashboards read the lights the scan has just written.
+    refresh_dashboards.delay(day.isoformat())
     return result.__dict__
+
+
+@shared_task(acks_late=True)
+def refresh_dashboards(today: str | None = None) -> int:
+    """Every unit's dashboard figures for the day, stored (idempotent: one row per unit and day,
+    replaced)."""
+    from supervision import dashboard
+
+    day = dt.date.fromisoformat(today) if today else timezone.localdate()
+    return dashboard.refresh(day)
 
 
 # --- notifications (docs/notifications.md) -----------------------------------------------------

@@ -39,4 +39,5 @@ urlpatterns = [
         name="issue_attachment",
     ),
     path("", include("supervision.urls_meetings")),
+    path("", include("supervision.urls_dashboard")),
 ]

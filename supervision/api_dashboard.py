@@ -1,0 +1,62 @@
+"""GET /api/v1/dashboard/?unit=<id>&date=YYYY-MM-DD: the dashboard's figures as JSON, the same
+stored numbers the page and its Excel export show (docs/dashboards.md lists the fields)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from projects.api.serializers import ErrorSerializer
+from projects.api.views import ERRORS
+from supervision import dashboard_view
+
+
+@extend_schema(
+    summary="Dashboard figures for a unit's scope on a day",
+    parameters=[
+        OpenApiParameter(
+            "unit",
+            OpenApiTypes.INT,
+            description="A unit in the caller's scope (default: the widest).",
+        ),
+        OpenApiParameter(
+            "date", OpenApiTypes.DATE, description="Not after today (default: today)."
+        ),
+    ],
+    responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, **ERRORS},
+)
+@api_view(["GET"])
+def dashboard(request: Request) -> Response:
+    try:
+        unit, day, snapshot = dashboard_view.load(request.user, request.query_params)
+    except dashboard_view.BadInput as exc:
+        raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+    rankings = [
+        {
+            **board,
+            "own": _ranked(board["own"]) if board["own"] else None,
+            "entries": [_ranked(e) for e in board["entries"]],
+        }
+        for board in dashboard_view.latest_rankings(request.user, unit, day)
+    ]
+    return Response(
+        {
+            "unit": {"id": unit.pk, "name": unit.display_name, "kind": unit.kind},
+            "date": day.isoformat(),
+            "computed_at": snapshot.computed_at,
+            "figures": snapshot.data,
+            "rankings": rankings,
+        }
+    )
+
+
+def _ranked(row: dict) -> dict:
+    return {**row, "score": None if row["score"] is None else str(row["score"])}
+
+
+urlpatterns = [path("dashboard/", dashboard, name="api-dashboard")]
