@@ -108,6 +108,7 @@ class RankingSnapshotSerializer(serializers.ModelSerializer):
             "metrics",
             "computed_at",
             "published_at",
+            "commentary",
             "updated_at",
             "entries",
         ]

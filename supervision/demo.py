@@ -110,6 +110,26 @@ def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
     seed_rankings(today=today, county=county, supervisor=supervisor)
 
 
+def demo_commentary(snapshot) -> str:
+    """The supervisor's 点评 of the demo's latest bulletins, naming the units at both ends."""
+    entries = list(snapshot.entries.select_related("unit").order_by("rank"))
+    top = "、".join(e.unit.display_name for e in entries if e.is_top) or "各单位"
+    bottom = "、".join(e.unit.display_name for e in entries if e.is_bottom)
+    lines = [
+        f"本期{top}排名靠前，项目推进有力，调度填报及时准确，予以通报表扬。",
+    ]
+    if bottom:
+        lines.append(
+            f"{bottom}排名靠后，投资完成和节点推进明显滞后，请主要负责同志亲自研究，"
+            "于5个工作日内向县重点项目督查办公室书面报送整改措施。"
+        )
+    lines.append(
+        "各单位要对照本通报所列亮红灯项目和逾期、升级督办问题，逐项明确责任领导、责任人和销号时限，"
+        "确保按期完成年度目标任务。下期排名仍未改观的，将提请县委、县政府约谈。"
+    )
+    return "\n".join(lines)
+
+
 def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
     """Every closed period of the year computed and published, the open one as a draft."""
     facts = Facts()
@@ -121,11 +141,15 @@ def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
                 scheme=scheme, period=period, today=today, facts=facts
             )
             if period.end < today:
+                if period.next().end >= today:  # the latest closed period: today's news
+                    rankings.ranking_set_commentary(
+                        snapshot=snapshot, commentary=demo_commentary(snapshot), actor=supervisor
+                    )
                 published = rankings.ranking_publish(
                     snapshot=snapshot, actor=supervisor, today=today
                 )
         if published is not None:
-            latest.append(reverse("ranking_detail", args=[published.pk]))
+            latest.append(reverse("ranking_bulletin", args=[published.pk]))
     # A year of history is published at once here: only each scheme's latest ranking is news.
     history = Notification.objects.filter(event="ranking.published", read_at__isnull=True).exclude(
         url__in=latest

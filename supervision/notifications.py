@@ -406,7 +406,8 @@ def notify_red_projects(*, projects: Iterable[int] | None = None) -> int:
 
 
 def notify_ranking_published(snapshot: RankingSnapshot, *, actor) -> list[Notification]:
-    """Tell the ranked units' people that their ranking is out (the publisher excepted)."""
+    """Tell the ranked units' people that their ranking is out (the publisher excepted), with a
+    link to the bulletin issued with it."""
     entries = list(snapshot.entries.select_related("unit").order_by("rank", "unit__path"))
     if not entries:
         return []
@@ -422,7 +423,7 @@ def notify_ranking_published(snapshot: RankingSnapshot, *, actor) -> list[Notifi
             "ranking.published",
             title=_("Ranking published: %(ranking)s") % {"ranking": snapshot},
             body="；".join(parts),
-            url=reverse("ranking_detail", args=[snapshot.pk]),
+            url=reverse("ranking_bulletin", args=[snapshot.pk]),
             units=[e.unit for e in entries],
             exclude=actor,
         )

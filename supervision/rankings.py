@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from projects import selectors
 from projects.models import Unit
-from supervision import notifications
+from supervision import bulletins, notifications
 from supervision.metrics import REGISTRY, Context, Facts
 from supervision.models import (
     RankingEntry,
@@ -330,8 +330,34 @@ def ranking_publish(*, snapshot: RankingSnapshot, actor, today: dt.date | None =
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = timezone.now()
     snapshot.published_by = actor
-    snapshot.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    # The bulletin issued with it: number, date, red-light projects, overdue issues, frozen.
+    snapshot.bulletin = bulletins.freeze(snapshot, today=today)
+    snapshot.save(
+        update_fields=["status", "published_at", "published_by", "bulletin", "updated_at"]
+    )
     notifications.notify_ranking_published(snapshot, actor=actor)
+    return snapshot
+
+
+@transaction.atomic
+def ranking_set_commentary(*, snapshot: RankingSnapshot, commentary: str, actor) -> RankingSnapshot:
+    """The supervisor's 点评 for the bulletin; it can change until the ranking is published."""
+    snapshot = (
+        RankingSnapshot.objects.select_for_update()
+        .select_related("scheme__parent_unit")
+        .get(pk=snapshot.pk)
+    )
+    if not selectors.can_supervise(actor, snapshot.scheme.parent_unit):
+        raise PermissionDenied(_("Only a supervisor may write the commentary."))
+    if snapshot.is_published:
+        raise ValidationError(
+            {"commentary": _("This ranking has been published: its commentary is final.")}
+        )
+    snapshot.commentary = commentary.strip().replace("\r\n", "\n")
+    snapshot.full_clean(
+        exclude=[f.name for f in RankingSnapshot._meta.fields if f.name != "commentary"]
+    )
+    snapshot.save(update_fields=["commentary", "updated_at"])
     return snapshot
 
 

@@ -40,4 +40,5 @@ urlpatterns = [
     ),
     path("", include("supervision.urls_meetings")),
     path("", include("supervision.urls_dashboard")),
+    path("", include("supervision.urls_bulletins")),
 ]

@@ -18,8 +18,10 @@ from django.views.decorators.http import require_POST
 
 from supervision import rankings, selectors
 from supervision.alerts import RULES
+from supervision.forms_bulletins import CommentaryForm
 from supervision.metrics import REGISTRY
 from supervision.models import AlertLevel, RankingEntry, RankingSnapshot, SnapshotStatus
+from supervision.ranking_history import rank_history
 
 
 @login_required
@@ -81,7 +83,17 @@ def _snapshot_for(request: HttpRequest, pk: int) -> RankingSnapshot:
 
 @login_required
 def ranking_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    snapshot = _snapshot_for(request, pk)
+    return ranking_detail_page(request, _snapshot_for(request, pk))
+
+
+def ranking_detail_page(
+    request: HttpRequest,
+    snapshot: RankingSnapshot,
+    *,
+    commentary_form: CommentaryForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The ranking page; with a bound commentary form when a supervisor's entry was refused."""
     entries = list(snapshot.entries.select_related("unit"))
     previous = {
         e.unit_id: e
@@ -114,11 +126,12 @@ def ranking_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     for other in others:
         other["label"] = RankingSnapshot(period_key=other["period_key"]).period_label
-    can_publish = (
-        not snapshot.is_published
-        and selectors.can_publish(request.user, snapshot)
-        and snapshot.period_end < timezone.localdate()
-    )
+    supervises = not snapshot.is_published and selectors.can_publish(request.user, snapshot)
+    can_publish = supervises and snapshot.period_end < timezone.localdate()
+    if supervises and commentary_form is None:
+        commentary_form = CommentaryForm(initial={"commentary": snapshot.commentary})
+    # Published periods up to this one; a draft's page shows the history that led to it.
+    history = rank_history(snapshot.scheme_id, until=snapshot.period_start)
     return render(
         request,
         "supervision/ranking_detail.html",
@@ -129,8 +142,12 @@ def ranking_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": columns,
             "others": others,
             "can_publish": can_publish,
+            "commentary_form": commentary_form if supervises else None,
             "ranked": sum(1 for e in entries if e.rank is not None),
+            "history": history,
+            "chart": history.chart_data(),
         },
+        status=status,
     )
 
 

@@ -733,7 +733,7 @@ def test_publishing_a_ranking_tells_the_ranked_units(
     rankings.ranking_publish(snapshot=snapshot, actor=supervisor)
     told = Notification.objects.filter(event="ranking.published")
     assert set(told.values_list("recipient_id", flat=True)) == {reporter_a.pk, reporter_b.pk}
-    assert told.first().url == f"/rankings/{snapshot.pk}/"
+    assert told.first().url == f"/rankings/{snapshot.pk}/bulletin/"  # the bulletin issued with it
     assert not told.filter(recipient__in=[supervisor, outsider]).exists()
 
 
