@@ -391,9 +391,14 @@ def _assemble(
             rows.append(row)
         return rows
 
+    # Largest annual plan first (then total investment, then name): the chart shows the head.
     townships = sorted(
         {key for (group, key, _m) in own if group == "township" and key is not None},
-        key=lambda pk: names.get(pk, ""),
+        key=lambda pk: (
+            -own.get(("township", pk, "plan"), ZERO),
+            -own.get(("township", pk, "total"), ZERO),
+            names.get(pk, ""),
+        ),
     )
     by_township = breakdown("township", townships, ("plan", "ytd"))
     for row in by_township:

@@ -24,6 +24,10 @@ from supervision.models import (
     SnapshotStatus,
 )
 
+# A province has hundreds of townships: the chart shows the largest plans, the table a few more.
+CHART_TOWNSHIPS = 15
+TABLE_TOWNSHIPS = 40
+
 
 class BadInput(ValueError):
     """A query parameter that cannot be used; the message is for the user."""
@@ -334,10 +338,10 @@ def present(data: dict, unit: Unit) -> dict:
             "names": [_("annual plan"), _("completed this year")],
         },
         "township": {
-            "labels": [r["label"] for r in by_township],
-            "plan": [r["plan"] for r in by_township],
-            "ytd": [r["ytd"] for r in by_township],
-            "urls": [r["url"] for r in by_township],
+            "labels": [r["label"] for r in by_township[:CHART_TOWNSHIPS]],
+            "plan": [r["plan"] for r in by_township[:CHART_TOWNSHIPS]],
+            "ytd": [r["ytd"] for r in by_township[:CHART_TOWNSHIPS]],
+            "urls": [r["url"] for r in by_township[:CHART_TOWNSHIPS]],
             "names": [_("annual plan"), _("completed this year")],
         },
         "funnel": {
@@ -358,7 +362,8 @@ def present(data: dict, unit: Unit) -> dict:
         "by_category": by_category,
         "by_tier": by_tier,
         "by_level": by_level,
-        "by_township": by_township,
+        "by_township": by_township[:TABLE_TOWNSHIPS],
+        "townships_more": max(len(by_township) - TABLE_TOWNSHIPS, 0),
         "size": size,
         "funnel": funnel,
         "funnel_steps": funnel_steps,

@@ -147,8 +147,8 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
             _("completed this year (10k yuan)"),
         ],
         [
-            [r["label"], r["count"], r["share"], r["total_investment"], r["plan"], r["ytd"]]
-            for r in shown["by_township"]
+            [r["name"], r["count"], r["share"], r["total_investment"], r["plan"], r["ytd"]]
+            for r in snapshot.data["by_township"]  # all of them, not only the page's head
         ],
     )
     table(

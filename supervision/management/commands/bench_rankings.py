@@ -26,7 +26,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from projects.models import Project
+from projects.models import Project, Unit
 from supervision import rankings
 from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
@@ -88,8 +88,40 @@ MILESTONE_KINDS = [
 NOW = "2026-11-21 10:00:00+08"
 
 
+def _defaults(table: str, columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Columns of the table's model that the caller leaves out and cannot be NULL, with their
+    model default (or "" for text): the load keeps working when a model gains a field."""
+    from django.apps import apps
+    from django.db.models import CharField, TextField
+    from django.db.models.fields import NOT_PROVIDED
+
+    model = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    if model is None:
+        return [], ()
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.column in columns or field.null:
+            continue
+        if field.default is not NOT_PROVIDED and not callable(field.default):
+            value = field.default
+        elif isinstance(field, CharField | TextField):
+            value = ""
+        else:
+            continue
+        names.append(field.column)
+        values.append(
+            {True: "t", False: "f"}.get(value, str(value))
+            if isinstance(value, bool)
+            else str(value)
+        )
+    return names, tuple(values)
+
+
 def _copy(table: str, columns: list[str], rows) -> int:
     """COPY rows (tuples of already-formatted text, ``\\N`` for NULL) in chunks."""
+    extra_columns, extra_values = _defaults(table, columns)
+    columns = [*columns, *extra_columns]
+    rows = (tuple(row) + extra_values for row in rows)
     count = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor
@@ -525,6 +557,52 @@ def measure(schemes: list[RankingScheme], province_path: str, province_id: int) 
     }
 
 
+def measure_dashboard(province_id: int) -> dict:
+    """The nightly computation of every unit's dashboard, a cold first view of a day not yet
+    computed (the province's subtree on demand), and the page and API reading the stored row."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from supervision import dashboard
+    from supervision.models import DashboardSnapshot
+
+    nightly = time_it(lambda: dashboard.refresh(TODAY), 3)
+    units = DashboardSnapshot.objects.filter(date=TODAY).count()
+    province = Unit.objects.get(pk=province_id)
+    cold_day = TODAY - dt.timedelta(days=1)
+
+    def cold() -> None:
+        with transaction.atomic():
+            dashboard.snapshot_for(province, cold_day)
+            transaction.set_rollback(True)
+
+    cold_seconds = time_it(cold, 3)
+    user, _created = get_user_model().objects.get_or_create(
+        username="bench-leader", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client()
+    client.force_login(user)
+    figures = {}
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        for name, url in (
+            ("page", f"/dashboard/?unit={province_id}&date={TODAY}"),
+            ("api", f"/api/v1/dashboard/?unit={province_id}&date={TODAY}"),
+        ):
+            warm = client.get(url)
+            if warm.status_code != 200:
+                raise CommandError(f"{url} answered {warm.status_code}")
+            figures[name] = time_it(lambda url=url: client.get(url), 7)
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            figures[f"{name}_queries"] = len(queries.captured_queries)
+    return {"nightly": nightly, "units": units, "cold": cold_seconds, **figures}
+
+
 class Command(BaseCommand):
     help = "Province-scale ranking benchmark on PostgreSQL (empties the current database)."
 
@@ -549,12 +627,19 @@ class Command(BaseCommand):
             province = counts.pop("_province")
             schemes = default_schemes(province)
             figures = measure(schemes, f"/{province}/", province)
+            figures["dashboard"] = measure_dashboard(province)
             figures.update(scale=scale, load=load_seconds, counts=counts)
             results.append(figures)
             self.stdout.write(
                 f"scale {scale:g}: loaded {counts} in {load_seconds:.1f} s; "
                 f"all default schemes {figures['schemes']:.3f} s, floor {figures['floor']:.3f} s, "
                 f"ratio {figures['ratio']:.2f}, peak Python memory {figures['peak_mib']:.1f} MiB"
+            )
+            d = figures["dashboard"]
+            self.stdout.write(
+                f"  dashboards: {d['units']} units in {d['nightly']:.2f} s, cold province view "
+                f"{d['cold']:.2f} s; page {d['page'] * 1000:.0f} ms ({d['page_queries']} queries), "
+                f"API {d['api'] * 1000:.0f} ms ({d['api_queries']} queries)"
             )
         if write:
             self._write(Path(write), results)
@@ -602,11 +687,30 @@ class Command(BaseCommand):
                 f"{r['floor']:.2f} s | {r['ratio']:.2f} | {r['peak_mib']:.1f} MiB |"
             )
         lines.append("<!-- bench:rankings:end -->")
-        block = "\n".join(lines)
         text = path.read_text() if path.exists() else ""
-        pattern = re.compile(r"<!-- bench:rankings:start.*?<!-- bench:rankings:end -->", re.DOTALL)
-        if pattern.search(text):
-            text = pattern.sub(lambda _m: block, text)
-        else:
-            text = text.rstrip() + "\n\n## Rankings at province scale\n\n" + block + "\n"
+        text = _replace_block(text, "rankings", lines, "Rankings at province scale")
+        dash = [
+            "<!-- bench:dashboard:start (written by `make bench`) -->",
+            "| data | projects | nightly: every unit's dashboard | cold first view of a day "
+            "(province subtree) | `/dashboard/` server time | queries | `/api/v1/dashboard/` | "
+            "queries |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in results:
+            d = r["dashboard"]
+            dash.append(
+                f"| {r['scale']:g}× | {r['counts']['projects']:,} | {d['units']:,} units, "
+                f"{d['nightly']:.2f} s | {d['cold']:.2f} s | {d['page'] * 1000:.0f} ms | "
+                f"{d['page_queries']} | {d['api'] * 1000:.0f} ms | {d['api_queries']} |"
+            )
+        dash.append("<!-- bench:dashboard:end -->")
+        text = _replace_block(text, "dashboard", dash, "Dashboard at province scale")
         path.write_text(text)
+
+
+def _replace_block(text: str, name: str, lines: list[str], heading: str) -> str:
+    block = "\n".join(lines)
+    pattern = re.compile(rf"<!-- bench:{name}:start.*?<!-- bench:{name}:end -->", re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _m: block, text)
+    return text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
