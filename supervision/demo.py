@@ -113,8 +113,14 @@ def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
 def demo_commentary(snapshot) -> str:
     """The supervisor's 点评 of the demo's latest bulletins, naming the units at both ends."""
     entries = list(snapshot.entries.select_related("unit").order_by("rank"))
-    top = "、".join(e.unit.display_name for e in entries if e.is_top) or "各单位"
-    bottom = "、".join(e.unit.display_name for e in entries if e.is_bottom)
+
+    def names(units: list[str]) -> str:
+        if len(units) <= 5:
+            return "、".join(units)
+        return f"{'、'.join(units[:3])}等{len(units)}个单位"
+
+    top = names([e.unit.display_name for e in entries if e.is_top]) or "各单位"
+    bottom = names([e.unit.display_name for e in entries if e.is_bottom])
     lines = [
         f"本期{top}排名靠前，项目推进有力，调度填报及时准确，予以通报表扬。",
     ]

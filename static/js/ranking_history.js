@@ -39,10 +39,19 @@
       animation: false,
       tooltip: { trigger: single ? "axis" : "item" },
       legend: single ? { top: 0 } : { type: "scroll", top: 0 },
-      grid: { left: 40, right: single ? 48 : 16, top: 40, bottom: 30, containLabel: true },
-      xAxis: { type: "category", data: data.periods, boundaryGap: single },
+      grid: { left: 16, right: single ? 24 : 16, top: 56, bottom: 16, containLabel: true },
+      xAxis: { type: "category", data: data.periods, boundaryGap: true },
       yAxis: [
-        { type: "value", inverse: true, min: 1, max: worst, minInterval: 1, name: element.dataset.rankLabel || "" },
+        {
+          type: "value",
+          inverse: true,
+          min: 1,
+          max: worst,
+          minInterval: 1,
+          name: element.dataset.rankLabel || "",
+          nameLocation: "start",
+          nameGap: 12,
+        },
         ...(single ? [{ type: "value", min: 0, max: 100, splitLine: { show: false }, name: element.dataset.scoreLabel || "" }] : []),
       ],
       series: series,
@@ -52,6 +61,7 @@
       if (!single && unit && unit.url) window.location.href = unit.url;
     });
     window.addEventListener("resize", () => chart.resize());
+    element.dataset.rendered = "1";
   }
 
   document.addEventListener("DOMContentLoaded", () => {
