@@ -309,8 +309,15 @@ def ranking_compute(
 
 
 @transaction.atomic
-def ranking_publish(*, snapshot: RankingSnapshot, actor, today: dt.date | None = None):
-    """Freeze a draft for good: a supervisor of the ranked unit's level decides."""
+def ranking_publish(
+    *,
+    snapshot: RankingSnapshot,
+    actor,
+    today: dt.date | None = None,
+    commentary: str | None = None,
+):
+    """Freeze a draft for good: a supervisor of the ranked unit's level decides. With
+    ``commentary``, the bulletin's 点评 is saved first, in the same transaction."""
     today = today or timezone.localdate()
     snapshot = (
         RankingSnapshot.objects.select_for_update()
@@ -323,6 +330,10 @@ def ranking_publish(*, snapshot: RankingSnapshot, actor, today: dt.date | None =
         raise ValidationError(_("This ranking has already been published."))
     if snapshot.period_end >= today:
         raise ValidationError(_("The period is still open: publish it after it ends."))
+    if commentary is not None:
+        snapshot.commentary = ranking_set_commentary(
+            snapshot=snapshot, commentary=commentary, actor=actor
+        ).commentary
     if snapshot.is_provisional:
         # Computed while the period was open: bring it up to date before freezing it.
         ranking_compute(scheme=snapshot.scheme, period=snapshot.period, today=today)

@@ -155,8 +155,14 @@ def ranking_detail_page(
 @require_POST
 def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
     snapshot = _snapshot_for(request, pk)
+    commentary = None
+    if "commentary" in request.POST:  # the commentary form's publish button sends it along
+        form = CommentaryForm(request.POST)
+        if not form.is_valid():
+            return ranking_detail_page(request, snapshot, commentary_form=form, status=400)
+        commentary = form.cleaned_data["commentary"]
     try:
-        rankings.ranking_publish(snapshot=snapshot, actor=request.user)
+        rankings.ranking_publish(snapshot=snapshot, actor=request.user, commentary=commentary)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

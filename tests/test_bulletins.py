@@ -298,6 +298,25 @@ def test_supervisor_writes_the_commentary_on_the_draft_page(client, world, super
     assert RankingSnapshot.objects.get(pk=world["draft"].pk).commentary == "新的点评。\n第二段。"
 
 
+def test_publishing_from_the_commentary_form_saves_it_first(client, world, supervisor):
+    client.force_login(supervisor)
+    url = f"/rankings/{world['draft'].pk}/"
+    assert 'formaction="' + url + 'publish/"' in client.get(url).content.decode()
+    response = client.post(f"{url}publish/", {"commentary": "发布时写的点评。"})
+    assert response.status_code == 302
+    snapshot = RankingSnapshot.objects.get(pk=world["draft"].pk)
+    assert (snapshot.status, snapshot.commentary) == ("published", "发布时写的点评。")
+    assert zh_bulletin(snapshot.pk).commentary == ["发布时写的点评。"]
+
+
+def test_publishing_with_too_long_a_commentary_publishes_nothing(client, world, supervisor):
+    client.force_login(supervisor)
+    response = client.post(f"/rankings/{world['draft'].pk}/publish/", {"commentary": "长" * 5001})
+    assert response.status_code == 400
+    snapshot = RankingSnapshot.objects.get(pk=world["draft"].pk)
+    assert (snapshot.status, snapshot.commentary) == ("draft", COMMENTARY)
+
+
 def test_too_long_a_commentary_is_refused_and_nothing_changes(client, world, supervisor):
     client.force_login(supervisor)
     response = client.post(
