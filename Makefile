@@ -87,6 +87,7 @@ bench: install
 	./scripts/ensure-services.sh $(BENCH_DB)
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v 0
 	$(BENCH_ENV) $(PY) manage.py bench_rankings --scales 0.1,1 --write docs/benchmarks.md
+	$(BENCH_ENV) $(PY) manage.py bench_ledger_import --rows 2000 --write docs/benchmarks.md
 
 run: messages
 	$(PY) manage.py migrate --noinput

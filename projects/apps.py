@@ -8,3 +8,6 @@ class ProjectsConfig(AppConfig):
 
     def ready(self) -> None:
         from projects import signals  # noqa: F401
+        from projects.views import ledgers
+
+        ledgers.register_exports()

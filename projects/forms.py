@@ -56,9 +56,11 @@ class ProjectForm(forms.ModelForm):
             "supervising_engineer",
             "total_investment",
             "prior_investment",
+            "remarks",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
+            "remarks": forms.Textarea(attrs={"rows": 2}),
             "total_investment": forms.NumberInput(attrs=MONEY_ATTRS),
             "prior_investment": forms.NumberInput(attrs=MONEY_ATTRS),
             "tags": forms.CheckboxSelectMultiple,

@@ -426,6 +426,7 @@ class Project(models.Model):
             "start from it."
         ),
     )
+    remarks = models.TextField(_("remarks"), blank=True)
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     stage_changed_on = models.DateField(_("stage changed on"), null=True, blank=True)
 
@@ -1109,6 +1110,89 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel ledger imports
+# ---------------------------------------------------------------------------------------------
+
+
+class ImportKind(models.TextChoices):
+    PROJECTS = "projects", _("project ledger")
+    PROGRESS = "progress", _("monthly progress")
+
+
+class ImportStatus(models.TextChoices):
+    PARSING = "parsing", _("checking the file")
+    PREVIEW = "preview", _("waiting for confirmation")
+    COMMITTING = "committing", _("importing")
+    DONE = "done", _("imported")
+    FAILED = "failed", pgettext_lazy("ledger import", "failed")
+    CANCELLED = "cancelled", pgettext_lazy("ledger import", "cancelled")
+
+
+class RowStatus(models.TextChoices):
+    NEW = "new", pgettext_lazy("ledger row", "new")
+    CHANGED = "changed", pgettext_lazy("ledger row", "changed")
+    UNCHANGED = "unchanged", pgettext_lazy("ledger row", "unchanged")
+    ERROR = "error", pgettext_lazy("ledger row", "error")
+
+
+class ImportBatch(models.Model):
+    """One uploaded ledger: the file until it is imported, its parsed preview (one entry per row
+    with its status, values, changes and errors) and what the import did.
+
+    Written by ``projects.ledger_import`` only; the confirm step and the Celery tasks read the
+    preview from here, never the file again.
+    """
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportKind.choices)
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="ledger_imports"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.CASCADE,
+        related_name="ledger_imports",
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    # The uploaded bytes, kept until the import is done or cancelled (so it can be checked again).
+    content = models.BinaryField(_("file content"), null=True, editable=False)
+    year = models.PositiveSmallIntegerField(_("plan year"), null=True, blank=True)
+    period_key = models.CharField(_("period"), max_length=12, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PARSING
+    )
+    message = models.TextField(_("message"), blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    rows = models.JSONField(_("rows"), default=list, editable=False)
+    counts = models.JSONField(_("counts"), default=dict, editable=False)
+    skipped_rows = models.JSONField(_("rows left out"), default=list, editable=False)
+    result = models.JSONField(_("result"), default=dict, editable=False)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="progress") | ~Q(period_key=""),
+                name="ledger_import_progress_has_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.filename}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
 
 
 # ---------------------------------------------------------------------------------------------

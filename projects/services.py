@@ -37,6 +37,7 @@ from projects.models import (
     TombstoneReason,
     Unit,
 )
+from projects.signals import projects_bulk_saved
 from tracker import periods
 
 
@@ -102,6 +103,7 @@ PROJECT_EDITABLE_FIELDS = frozenset(
         "supervising_engineer",
         "total_investment",
         "prior_investment",
+        "remarks",
     }
 )
 PROJECT_M2M_FIELDS = frozenset({"cooperating_units", "co_leaders", "tags"})
@@ -153,6 +155,140 @@ def project_create(
         note=_("Project registered"),
     )
     return project
+
+
+class ItemInvalid(ValidationError):
+    """One item of a bulk write is invalid; ``index`` says which (nothing was written)."""
+
+    def __init__(self, index: int, error: ValidationError) -> None:
+        self.index = index
+        super().__init__(error.messages)
+
+
+# Foreign keys a bulk item carries as objects read in this transaction: not fetched again.
+_BULK_FK_FIELDS = ["lead_unit", "township", "lead_leader", "parent", "created_by"]
+
+
+@transaction.atomic
+def projects_bulk_create(*, actor, items: list[dict[str, Any]], note: str = "") -> list[Project]:
+    """Register many projects at once (the Excel ledger import) in a handful of queries.
+
+    Each item holds ``project_create``'s arguments (``lead_unit``, ``name``, ``category``,
+    optional ``stage`` and editable or many-to-many fields) and may hold ``year_plan``: a dict
+    with ``year``, ``planned_investment``, ``planned_start``, ``planned_completion``.
+    The same rules as ``project_create`` and ``year_plan_set``: the actor's rights over every lead
+    unit, field validation and ``clean()`` for every object, project codes unique, the stage log
+    and the audit history (with the actor, many-to-many fields included). The check constraints
+    are enforced by the database: a violation raises ``IntegrityError`` and nothing is written.
+    An invalid item raises ``ItemInvalid`` with its index, and nothing is written either.
+    """
+    today = timezone.localdate()
+    now = timezone.now()
+    for unit in {item["lead_unit"] for item in items}:
+        if not selectors.has_role_over(actor, unit, selectors.EDIT_ROLES):
+            raise _deny(_("You may not create projects for %(unit)s.") % {"unit": unit})
+    projects: list[Project] = []
+    plans: list[ProjectYearPlan | None] = []
+    m2m_values: list[dict[str, list]] = []
+    codes: dict[str, int] = {}
+    for index, raw in enumerate(items):
+        item = dict(raw)
+        plan_values = item.pop("year_plan", None)
+        stage = item.pop("stage", None)
+        _check_fields(set(item) - {"lead_unit", "name", "category"})
+        m2m_values.append({key: item.pop(key) for key in list(item) if key in PROJECT_M2M_FIELDS})
+        project = Project(**item)
+        project.stage = stage or initial_stage_for(project.source)
+        project.stage_changed_on = today
+        project.created_by = actor
+        plan = None
+        if plan_values:
+            plan = ProjectYearPlan(project=project, **plan_values)
+        try:
+            project.clean_fields(exclude=_BULK_FK_FIELDS)
+            project.clean()
+            if plan is not None:
+                plan.clean_fields(exclude=["project"])
+                plan.clean()
+        except ValidationError as exc:
+            raise ItemInvalid(index, exc) from None
+        if project.code:
+            if project.code in codes:
+                raise ItemInvalid(
+                    index,
+                    ValidationError(
+                        _("The project code %(code)s is used twice.") % {"code": project.code}
+                    ),
+                )
+            codes[project.code] = index
+        projects.append(project)
+        plans.append(plan)
+    taken = Project.objects.filter(code__in=codes).values_list("code", flat=True).first()
+    if taken is not None:
+        raise ItemInvalid(
+            codes[taken],
+            ValidationError(_("The project code %(code)s is already used.") % {"code": taken}),
+        )
+    Project.objects.bulk_create(projects, batch_size=500)
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                project=p,
+                from_stage="",
+                to_stage=p.stage,
+                changed_on=p.stage_changed_on,
+                actor=actor,
+                note=note or _("Project registered"),
+            )
+            for p in projects
+        ],
+        batch_size=500,
+    )
+    # Many-to-many rows first, so that the first version in the history holds them.
+    through_rows: dict[str, list] = {}
+    for name in PROJECT_M2M_FIELDS:
+        field = Project._meta.get_field(name)
+        through = field.remote_field.through
+        target = field.m2m_reverse_field_name()
+        rows = [
+            through(**{"project_id": p.pk, f"{target}_id": obj.pk})
+            for p, values in zip(projects, m2m_values, strict=True)
+            for obj in values.get(name, [])
+        ]
+        through_rows[name] = through.objects.bulk_create(rows, batch_size=1000)
+    history = Project.history.bulk_history_create(
+        projects, default_user=actor, default_date=now, batch_size=500
+    )
+    history_by_project = {h.id: h for h in history}
+    history_model = Project.history.model
+    for name, rows in through_rows.items():
+        m2m_model = next(
+            rel.related_model
+            for rel in history_model._meta.related_objects
+            if rel.related_model.__name__ == f"{history_model.__name__}_{name}"
+        )
+        target = Project._meta.get_field(name).m2m_reverse_field_name()
+        m2m_model.objects.bulk_create(
+            [
+                m2m_model(
+                    history=history_by_project[row.project_id],
+                    id=row.pk,
+                    project_id=row.project_id,
+                    **{f"{target}_id": getattr(row, f"{target}_id")},
+                )
+                for row in rows
+            ],
+            batch_size=1000,
+        )
+    created_plans = [plan for plan in plans if plan is not None]
+    for plan in created_plans:
+        plan.project_id = plan.project.pk
+    ProjectYearPlan.objects.bulk_create(created_plans, batch_size=500)
+    ProjectYearPlan.history.bulk_history_create(
+        created_plans, default_user=actor, default_date=now, batch_size=500
+    )
+    projects_bulk_saved.send(sender=Project, ids=[p.pk for p in projects])
+    return projects
 
 
 @transaction.atomic

@@ -50,3 +50,7 @@ for _model in TRACKED:
 # built on it (supervision) add their part of the demo county: ``today``, ``county`` (the demo
 # county's Unit) and ``supervisor`` (the demo supervisor) are passed.
 demo_seeded = Signal()
+
+# Sent by ``services.projects_bulk_create`` (which bypasses ``post_save``) with ``ids``, the
+# primary keys of the projects created, so that apps built on projects (the alert scan) follow.
+projects_bulk_saved = Signal()

@@ -21,3 +21,19 @@ def prune_tombstones() -> int:
     """Delete the tombstones older than ``TRACKER_TOMBSTONE_DAYS``; returns how many."""
     deleted, _ = Tombstone.objects.filter(deleted_at__lt=tombstone_cutoff()).delete()
     return deleted
+
+
+@shared_task(acks_late=True)
+def ledger_prepare(batch_id: int) -> str:
+    """Read an uploaded ledger and store its preview; returns the batch's status."""
+    from projects import ledger_import
+
+    return ledger_import.prepare(batch_id).status
+
+
+@shared_task(acks_late=True)
+def ledger_commit(batch_id: int) -> str:
+    """Write a confirmed ledger import in one transaction; returns the batch's status."""
+    from projects import ledger_import
+
+    return ledger_import.commit(batch_id).status

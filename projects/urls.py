@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import detail, edit, home, lists, photos, reports
+from projects.views import detail, edit, home, ledgers, lists, photos, reports
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -31,4 +31,29 @@ urlpatterns = [
         reports.report_review,
         name="report_review",
     ),
+    path("ledgers/", ledgers.ledger_index, name="ledger_index"),
+    path("ledgers/template/projects.xlsx", ledgers.ledger_template, name="ledger_template"),
+    path("ledgers/import/<slug:kind>/", ledgers.ledger_upload, name="ledger_upload"),
+    path("ledgers/imports/<int:pk>/", ledgers.ledger_import_detail, name="ledger_import_detail"),
+    path(
+        "ledgers/imports/<int:pk>/status/",
+        ledgers.ledger_import_status,
+        name="ledger_import_status",
+    ),
+    path(
+        "ledgers/imports/<int:pk>/confirm/",
+        ledgers.ledger_import_confirm,
+        name="ledger_import_confirm",
+    ),
+    path(
+        "ledgers/imports/<int:pk>/cancel/",
+        ledgers.ledger_import_cancel,
+        name="ledger_import_cancel",
+    ),
+    path(
+        "ledgers/imports/<int:pk>/recheck/",
+        ledgers.ledger_import_recheck,
+        name="ledger_import_recheck",
+    ),
+    path("ledgers/export/<slug:key>/", ledgers.ledger_export_view, name="ledger_export"),
 ]

@@ -8,8 +8,9 @@ class SupervisionConfig(AppConfig):
 
     def ready(self) -> None:
         from projects import workspace as projects_workspace
-        from supervision import demo, signals, workspace
+        from supervision import demo, ledger_exports, signals, workspace
 
         demo.connect()
         signals.connect()
         projects_workspace.register(workspace.my_issues)
+        ledger_exports.register()

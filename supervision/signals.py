@@ -50,9 +50,16 @@ def _child_saved(sender, instance, **kwargs) -> None:
     queue(instance.project_id)
 
 
+def _projects_bulk_saved(sender, ids, **kwargs) -> None:
+    for project_id in ids:
+        queue(project_id)
+
+
 def connect() -> None:
+    from projects.signals import projects_bulk_saved
     from supervision.models import Issue
 
+    projects_bulk_saved.connect(_projects_bulk_saved, dispatch_uid="alerts-projects-bulk")
     post_save.connect(_project_saved, sender=Project, dispatch_uid="alerts-project")
     post_save.connect(_child_saved, sender=Issue, dispatch_uid="alerts-Issue")
     for model in (Milestone, ProgressReport, ProjectYearPlan):

@@ -246,6 +246,14 @@ TRACKER_ATTACHMENT_MAX_BYTES = env_int(
     "TRACKER_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024
 )
 
+# Excel ledger imports (docs/ledgers.md): the largest upload, what it may unpack to, and the most
+# data rows one sheet may hold.
+TRACKER_LEDGER_MAX_BYTES = env_int("TRACKER_LEDGER_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+TRACKER_LEDGER_MAX_UNCOMPRESSED = env_int(
+    "TRACKER_LEDGER_MAX_UNCOMPRESSED", 200 * 1024 * 1024, minimum=1024
+)
+TRACKER_LEDGER_MAX_ROWS = env_int("TRACKER_LEDGER_MAX_ROWS", 5000, minimum=1)
+
 # REST API (docs/api.md). Bearer first: its authenticate_header makes "not logged in" a 401.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
