@@ -896,3 +896,22 @@ def test_import_ledger_command(tmp_path, reporter_a, unit_a):
     bad.write_bytes(b"not a workbook")
     with pytest.raises(CommandError, match="Excel"):
         call_command("import_ledger", str(bad), "--unit", str(unit_a.pk), "--user", "reporter_a")
+
+
+def test_projects_never_imports_supervision():
+    """The ledger registry keeps the dependency one way: supervision registers into projects."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "projects"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "supervision" for name in names):
+                offenders.append(str(path.relative_to(root)))
+    assert not offenders

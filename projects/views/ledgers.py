@@ -31,13 +31,15 @@ def _year_choices() -> list[tuple[int, str]]:
 
 class ImportForm(forms.Form):
     label_suffix = ""
-    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=gettext_lazy("unit"))
+    unit = forms.ModelChoiceField(
+        queryset=Unit.objects.none(), label=gettext_lazy("unit"), empty_label=None
+    )
     file = forms.FileField(label=gettext_lazy("Excel file (.xlsx)"))
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = ledger_import.importable_units(user).exclude(
-            kind=UnitKind.VILLAGE
+        self.fields["unit"].queryset = (
+            ledger_import.importable_units(user).exclude(kind=UnitKind.VILLAGE).order_by("path")
         )
         self.fields["file"].widget.attrs["accept"] = ".xlsx"
 
