@@ -336,8 +336,16 @@ def test_messy_ledger_preview_and_commit(reporter_a, unit_a, unit_b, township, l
     assert road.owner == "县交投公司"
     assert road.stage == Stage.UNDER_CONSTRUCTION
     assert road.remarks == "续建项目"
-    assert road.history.count() >= 1
-    assert road.history.first().history_user == reporter_a
+    first_version = road.history.get()
+    assert first_version.history_user == reporter_a
+    assert {row.unit_id for row in first_version.cooperating_units.all()} == {
+        unit_b.pk,
+        township.pk,
+    }
+    assert [row.leader_id for row in first_version.co_leaders.all()] == [leaders[1].pk]
+    registered = StageChange.objects.get(project=road)
+    assert (registered.to_stage, registered.actor) == (Stage.UNDER_CONSTRUCTION, reporter_a)
+    assert ProjectYearPlan.history.get(project_id=road.pk).history_user == reporter_a
     plan = ProjectYearPlan.objects.get(project=road, year=2026)
     assert plan.planned_investment == Decimal("3500.00")
     assert (plan.planned_start, plan.planned_completion) == (
@@ -915,3 +923,17 @@ def test_projects_never_imports_supervision():
             if any(name.split(".")[0] == "supervision" for name in names):
                 offenders.append(str(path.relative_to(root)))
     assert not offenders
+
+
+def test_new_projects_are_scanned_for_alerts_after_commit(
+    reporter_a, unit_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    scanned = []
+    monkeypatch.setattr(
+        "supervision.alerts.scan_alerts", lambda projects=None, **kw: scanned.append(projects)
+    )
+    batch = preview(reporter_a, unit_a, simple_ledger([{"name": "甲", "category": "交通"}]))
+    ledger_import.confirm(batch, actor=reporter_a, skipped=set())
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger_import.commit(batch.pk)
+    assert scanned == [{Project.objects.get().pk}]
