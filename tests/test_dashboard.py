@@ -532,3 +532,49 @@ def test_the_nightly_task_runs_after_the_alert_scan(world, county):
         tasks.scan_alerts.delay()
         assert DashboardSnapshot.objects.filter(unit=county, date=timezone.localdate()).exists()
     app.conf.task_always_eager = previous
+
+
+def test_one_number_in_the_dashboard_its_excel_the_api_and_the_bulletin(
+    world, client, leader, county, supervisor, today
+):
+    from supervision.bulletins import bulletin_for
+    from tests.test_bulletins import xlsx_rows
+
+    scheme = RankingScheme.objects.create(
+        name="县直部门月度排名",
+        parent_unit=county,
+        child_kinds=["department"],
+        cadence="month",
+        top_count=1,
+        bottom_count=1,
+        starts_on=dt.date(2026, 7, 1),
+    )
+    SchemeMetric.objects.create(scheme=scheme, metric="investment_rate", weight=1)
+    snapshot = rankings.ranking_compute(scheme=scheme, period=P("2026-10"))
+    rankings.ranking_publish(snapshot=snapshot, actor=supervisor)
+    snapshot.refresh_from_db()
+    bulletin = bulletin_for(snapshot)
+    client.force_login(leader)
+    api = client.get("/api/v1/dashboard/").json()
+    figures = api["figures"]
+    # Red-light projects and overdue issues: the dashboard's count is the bulletin's list.
+    assert figures["lights"]["red"] == len(bulletin.red_projects) == 1
+    overdue = [line for line in bulletin.issues if line.days_overdue > 0]
+    assert figures["issues"]["overdue"] == len(overdue) == 2
+    # The ranking: rank and score of each unit the dashboard shows, as the bulletin states them.
+    stated = {row.unit: (row.rank, row.score) for row in bulletin.rows}
+    (board,) = api["rankings"]
+    assert board["entries"]
+    for entry in board["entries"]:
+        assert (entry["rank"], Decimal(entry["score"])) == stated[entry["unit"]]
+    xlsx = client.get(f"/rankings/{snapshot.pk}/bulletin.xlsx")
+    header_first = client.get(f"/rankings/{snapshot.pk}/bulletin/").context["ranking_header"][0]
+    table, _text = xlsx_rows(xlsx.content, header_first)
+    for unit, rank, score in table:
+        assert (int(rank), Decimal(score)) == stated[unit]
+    # The dashboard's own Excel download states the same red count and overdue issues.
+    export = client.get("/dashboard/export.xlsx")
+    book = openpyxl.load_workbook(BytesIO(export.content))
+    overview = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=5, values_only=True)}
+    assert overview["红灯项目"] == figures["lights"]["red"]
+    assert overview["逾期问题"] == figures["issues"]["overdue"]
