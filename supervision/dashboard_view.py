@@ -111,6 +111,18 @@ def latest_rankings(user, unit: Unit, day: dt.date) -> list[dict]:
             | Q(snapshot__scheme__parent_unit=unit) & (Q(is_top=True) | Q(is_bottom=True))
         )
         .select_related("unit", "snapshot__scheme")
+        .only(  # not the snapshots' frozen bulletins nor the entries' metric values
+            "unit_id",
+            "rank",
+            "score",
+            "movement",
+            "is_top",
+            "is_bottom",
+            "unit__name",
+            "unit__short_name",
+            "snapshot__period_key",
+            "snapshot__scheme__name",
+        )
         .order_by("snapshot__scheme__sort_order", "snapshot__scheme_id", "rank", "unit__path")
     )
     boards: dict[int, dict] = {}
@@ -142,9 +154,9 @@ def latest_rankings(user, unit: Unit, day: dt.date) -> list[dict]:
     return list(boards.values())
 
 
-def _list_url(name: str, **params) -> str:
+def _with_query(base: str, **params) -> str:
     clean = {k: v for k, v in params.items() if v not in (None, "")}
-    return f"{reverse(name)}?{urlencode(clean)}" if clean else reverse(name)
+    return f"{base}?{urlencode(clean)}" if clean else base
 
 
 def _d(value) -> Decimal | None:
@@ -164,8 +176,9 @@ class Figure:
 
 def present(data: dict, unit: Unit) -> dict:
     """Labelled figures, breakdown rows and chart series, each with its drill-down link."""
-    projects = lambda **kw: _list_url("project_list", unit=unit.pk, counted="true", **kw)  # noqa: E731
-    issues = lambda **kw: _list_url("issue_list", unit=unit.pk, overdue="true", **kw)  # noqa: E731
+    project_list, issue_list = reverse("project_list"), reverse("issue_list")
+    projects = lambda **kw: _with_query(project_list, unit=unit.pk, counted="true", **kw)  # noqa: E731
+    issues = lambda **kw: _with_query(issue_list, unit=unit.pk, overdue="true", **kw)  # noqa: E731
     inv, prog, lights = data["investment"], data["progress"], data["lights"]
     through = data.get("through")
     through_label = (

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -53,6 +54,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     context = {
         "unit": unit,
         "day": day,
+        "day_iso": day.isoformat(),
+        "dashboard_url": reverse("dashboard"),
         "today": timezone.localdate(),
         "snapshot": snapshot,
         "data": snapshot.data,
