@@ -15,8 +15,16 @@ from django.test.utils import CaptureQueriesContext
 
 from projects import services
 from projects.models import Project, Stage
-from supervision.alerts import scan_alerts
-from supervision.models import Alert, AlertRule
+from supervision import services as ledger
+from supervision.alerts import ensure_rules, scan_alerts
+from supervision.models import (
+    Alert,
+    AlertRule,
+    EscalationLevel,
+    IssueCategory,
+    IssueEventKind,
+    IssueSource,
+)
 from tests import factories
 from tracker import periods
 
@@ -65,10 +73,13 @@ def old_project(today, unit_a, reporter_a):
 @pytest.mark.parametrize(
     ("scan_day", "level"),
     [
+        ("2026-10-30", None),  # the day before it is due
         ("2026-10-31", None),  # the due day itself
         ("2026-11-01", "yellow"),  # one day overdue
+        ("2026-11-02", "yellow"),  # two days
         ("2026-11-15", "yellow"),  # 15 days
         ("2026-11-16", "red"),  # 16 days
+        ("2026-11-17", "red"),  # 17 days
     ],
 )
 def test_milestone_overdue_boundaries(project, reporter_a, scan_day, level):
@@ -134,10 +145,13 @@ def test_a_red_card_is_red(project, supervisor):
 @pytest.mark.parametrize(
     ("scan_day", "level"),
     [
-        ("2026-03-01", None),
-        ("2026-03-02", "yellow"),
-        ("2026-03-30", "yellow"),
-        ("2026-03-31", "red"),
+        ("2026-02-28", None),  # before the planned start
+        ("2026-03-01", None),  # the planned start itself
+        ("2026-03-02", "yellow"),  # one day late
+        ("2026-03-03", "yellow"),
+        ("2026-03-30", "yellow"),  # 29 days
+        ("2026-03-31", "red"),  # 30 days
+        ("2026-04-01", "red"),
     ],
 )
 def test_not_started_boundaries(project, reporter_a, scan_day, level):
@@ -173,10 +187,13 @@ def _building_with_plan(project, reporter_a, done: Decimal):
     [
         # Judged at 31 October: 304/365 = 83.2877 % of the year has elapsed; the lag is
         # compared as shown, to the hundredth of a point.
+        (Decimal("7338.77"), None),  # 73.3877 % done: 9.90 points behind
         (Decimal("7329.77"), None),  # 73.2977 % done: 9.99 points behind
         (Decimal("7328.77"), "yellow"),  # 73.2877 %: 10.00 points
+        (Decimal("7327.77"), "yellow"),  # 10.01 points
         (Decimal("6329.77"), "yellow"),  # 19.99 points
         (Decimal("6328.77"), "red"),  # 20.00 points
+        (Decimal("6327.77"), "red"),  # 20.01 points
     ],
 )
 def test_investment_lag_boundaries(old_project, reporter_a, today, done, level):
@@ -184,6 +201,7 @@ def test_investment_lag_boundaries(old_project, reporter_a, today, done, level):
     scan_alerts(today=day("2026-11-21"))
     alerts = list(active("investment_lag").values_list("level", "value"))
     assert [a[0] for a in alerts] == ([level] if level else [])
+    assert light(old_project) == (level or "green")
 
 
 def test_report_missing_yellow_then_red_when_two_rounds_running(old_project, reporter_a, today):
@@ -206,10 +224,12 @@ def test_report_missing_yellow_then_red_when_two_rounds_running(old_project, rep
 @pytest.mark.parametrize(
     ("scan_day", "level"),
     [
-        ("2026-03-31", None),
-        ("2026-04-01", "yellow"),
-        ("2026-06-30", "yellow"),
+        ("2026-03-31", None),  # the first quarter's last day
+        ("2026-04-01", "yellow"),  # the day after
+        ("2026-04-02", "yellow"),
+        ("2026-06-30", "yellow"),  # the half-year's last day
         ("2026-07-01", "red"),
+        ("2026-07-02", "red"),
     ],
 )
 def test_target_still_at_zero(today, unit_a, supervisor, scan_day, level):
@@ -407,3 +427,207 @@ def test_alerts_api_keeps_a_fixed_number_of_queries(client, lit, supervisor, rep
         )
     scan_alerts(today=day("2026-11-21"))
     assert count("/api/v1/alerts/?page_size=100") == before
+
+
+# --- report missing and stalled: the report deadline and the rounds running --------------------
+
+
+def _submit(project, actor, keys, investment=1):
+    for key in keys:
+        report = services.report_save(
+            project=project, period=periods.parse(key), actor=actor, investment=investment
+        )
+        services.report_submit(report=report, actor=actor)
+
+
+@pytest.mark.parametrize(
+    ("scan_day", "level"),
+    [
+        # Every report up to September is in; October's is due on 5 November.
+        ("2026-11-04", None),  # the day before the deadline
+        ("2026-11-05", None),  # the deadline itself
+        ("2026-11-06", "yellow"),  # the day after: one round missing
+        ("2026-11-07", "yellow"),
+    ],
+)
+def test_report_missing_deadline_boundaries(old_project, reporter_a, today, scan_day, level):
+    _submit(old_project, reporter_a, [f"2026-{m:02d}" for m in range(1, 10)])
+    scan_alerts(today=day(scan_day))
+    alerts = list(active("report_missing").values_list("level", "period_key"))
+    assert alerts == ([(level, "2026-10")] if level else [])
+    assert light(old_project) == (level or "green")
+
+
+@pytest.mark.parametrize(
+    ("scan_day", "level", "period"),
+    [
+        # Reports up to August are in: September's missing is one round, then October's too.
+        ("2026-11-05", "yellow", "2026-09"),  # the day before October's is late
+        ("2026-11-06", "red", "2026-10"),  # two rounds running
+        ("2026-11-07", "red", "2026-10"),
+    ],
+)
+def test_report_missing_red_when_two_rounds_running(
+    old_project, reporter_a, today, scan_day, level, period
+):
+    _submit(old_project, reporter_a, [f"2026-{m:02d}" for m in range(1, 9)])
+    scan_alerts(today=day(scan_day))
+    assert list(active("report_missing").values_list("level", "period_key")) == [(level, period)]
+
+
+@pytest.mark.parametrize(
+    ("zero_rounds", "level"),
+    [(2, None), (3, "yellow"), (4, "yellow"), (5, "yellow"), (6, "red")],
+)
+def test_stalled_boundaries(old_project, reporter_a, today, zero_rounds, level):
+    services.project_change_stage(
+        project=old_project,
+        to_stage=Stage.UNDER_CONSTRUCTION,
+        changed_on=day("2026-02-01"),
+        actor=reporter_a,
+    )
+    # Reports from February to September; the last ``zero_rounds`` show no investment.
+    months = [f"2026-{m:02d}" for m in range(2, 10)]
+    _submit(old_project, reporter_a, months[: len(months) - zero_rounds], investment=5)
+    _submit(old_project, reporter_a, months[len(months) - zero_rounds :], investment=0)
+    scan_alerts(today=day("2026-11-05"))  # the last round due is September
+    alerts = list(active("stalled").values_list("level", "value"))
+    assert alerts == ([(level, Decimal(zero_rounds))] if level else [])
+
+
+# --- issue past its deadline, and the daily step to 督办 -----------------------------------------
+
+
+@pytest.fixture
+def overdue_issue(today, unit_a, supervisor, project):
+    """On the ledger on 21 November, due on 30 November, on the project 公路.
+
+    The project's own November report falls due on 5 December; that rule is switched off here
+    so that the project's light is the issue's alone."""
+    ensure_rules()
+    AlertRule.objects.filter(key="report_missing").update(is_active=False)
+    return ledger.issue_raise(
+        actor=supervisor,
+        title="征地补偿款未兑付",
+        source=IssueSource.UPPER,
+        category=IssueCategory.LAND_ACQUISITION,
+        unit=unit_a,
+        project=project,
+        deadline=day("2026-11-30"),
+        requirement="月底前完成兑付",
+    )
+
+
+def _issue_alert_levels():
+    return list(active("issue_overdue").values_list("level", "value"))
+
+
+@pytest.mark.parametrize(
+    ("scan_day", "level", "days"),
+    [
+        ("2026-11-29", None, 0),  # the day before the deadline
+        ("2026-11-30", None, 0),  # the deadline itself: not lit
+        ("2026-12-01", "yellow", 1),  # the day after: yellow
+        ("2026-12-02", "yellow", 2),
+        ("2026-12-07", "yellow", 7),  # still yellow at 7 days
+        ("2026-12-08", "red", 8),  # red at 8
+        ("2026-12-09", "red", 9),
+    ],
+)
+def test_issue_overdue_boundaries(overdue_issue, project, scan_day, level, days):
+    with at(scan_day):
+        scan_alerts()  # the daily job, on that day
+    assert _issue_alert_levels() == ([(level, Decimal(days))] if level else [])
+    assert light(project) == (level or "green")
+    alert = active("issue_overdue").first()
+    if alert is not None:
+        assert (alert.subject, alert.unit_id) == (
+            f"issue:{overdue_issue.pk}",
+            overdue_issue.unit_id,
+        )
+
+
+def test_issue_overdue_turns_red_on_the_same_alert(overdue_issue):
+    for scan_day in ("2026-12-01", "2026-12-07", "2026-12-08"):
+        with at(scan_day):
+            scan_alerts()
+    [alert] = Alert.objects.filter(rule__key="issue_overdue")
+    assert (alert.level, alert.value, alert.resolved_at) == ("red", Decimal(8), None)
+
+
+@pytest.mark.parametrize("finish", ["rectified", "closed"])
+def test_issue_overdue_resolves_when_rectified_or_closed(
+    overdue_issue, project, reporter_a, supervisor, finish
+):
+    with at("2026-12-10"):
+        scan_alerts()
+        assert _issue_alert_levels() == [("red", Decimal(10))]
+        ledger.issue_mark_rectified(issue=overdue_issue, actor=reporter_a, text="已兑付")
+        if finish == "closed":
+            ledger.issue_close(issue=overdue_issue, actor=supervisor, note="核实销号")
+        scan_alerts()
+    alert = Alert.objects.get(rule__key="issue_overdue")
+    assert alert.resolved_at is not None
+    assert light(project) == "green"
+    with at("2026-12-11"):
+        scan_alerts()  # a later run does not light it again
+    assert not active("issue_overdue").exists()
+
+
+def test_issue_sent_back_lights_again(overdue_issue, reporter_a, supervisor):
+    with at("2026-12-03"):
+        scan_alerts()
+        ledger.issue_mark_rectified(issue=overdue_issue, actor=reporter_a, text="已兑付")
+        scan_alerts()
+        assert not active("issue_overdue").exists()
+        ledger.issue_send_back(issue=overdue_issue, actor=supervisor, reason="凭证不全")
+        scan_alerts()
+    assert _issue_alert_levels() == [("yellow", Decimal(3))]
+    assert Alert.objects.filter(rule__key="issue_overdue").count() == 1  # the same row reopened
+
+
+def _escalations(issue):
+    return list(issue.events.filter(kind=IssueEventKind.ESCALATED).values_list("actor", "level"))
+
+
+@pytest.mark.parametrize(
+    ("scan_day", "stepped"),
+    [("2026-12-07", False), ("2026-12-08", True), ("2026-12-09", True)],
+)
+def test_the_daily_scan_steps_an_overdue_issue_to_supervision(overdue_issue, scan_day, stepped):
+    with at(scan_day):
+        first = scan_alerts()
+        second = scan_alerts()  # idempotent: nothing more on a second run
+    overdue_issue.refresh_from_db()
+    assert (first.escalated, second.escalated) == (int(stepped), 0)
+    expected = EscalationLevel.SUPERVISED if stepped else EscalationLevel.NORMAL
+    assert overdue_issue.level == expected
+    assert _escalations(overdue_issue) == ([(None, EscalationLevel.SUPERVISED)] if stepped else [])
+
+
+def test_the_daily_scan_steps_once_over_several_days(overdue_issue):
+    for scan_day in ("2026-12-07", "2026-12-08", "2026-12-09", "2026-12-20"):
+        with at(scan_day):
+            scan_alerts()
+    overdue_issue.refresh_from_db()
+    assert overdue_issue.level == EscalationLevel.SUPERVISED
+    assert _escalations(overdue_issue) == [(None, EscalationLevel.SUPERVISED)]
+
+
+@pytest.mark.parametrize("level", [2, 3, 4, 5])  # 督办, 挂牌督办, 约谈, 问责
+def test_the_daily_scan_never_lowers_a_higher_step(overdue_issue, supervisor, level):
+    ledger.issue_escalate(issue=overdue_issue, actor=supervisor, level=level, reason="多次催办未果")
+    with at("2026-12-15"):
+        assert scan_alerts().escalated == 0
+    overdue_issue.refresh_from_db()
+    assert overdue_issue.level == level
+    assert _escalations(overdue_issue) == [(supervisor.pk, level)]
+
+
+def test_the_daily_scan_leaves_a_rectified_issue_alone(overdue_issue, reporter_a):
+    with at("2026-12-01"):
+        ledger.issue_mark_rectified(issue=overdue_issue, actor=reporter_a, text="已兑付")
+    with at("2026-12-15"):
+        assert scan_alerts().escalated == 0
+    overdue_issue.refresh_from_db()
+    assert overdue_issue.level == EscalationLevel.NORMAL
