@@ -291,11 +291,11 @@ def _report_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
         rows = (
             last_year.annotate(month=ExtractMonth("period_end"))
             .values("project__lead_unit_id", "month")
-            .annotate(last=Sum("investment"))
+            .annotate(last=Sum("investment"), last_reports=Count("pk"))
             .order_by()
         )
         rows = ({**r, "lead_unit_id": r["project__lead_unit_id"]} for r in rows)
-        _add(totals, rows, "month", "month", ["last"])
+        _add(totals, rows, "month", "month", ["last", "last_reports"])
 
 
 def _unit_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
@@ -370,6 +370,8 @@ def _assemble(
     months = range(1, (through.end.month if through else 0) + 1)
     ytd = sum((own.get(("month", m, "ytd"), ZERO) for m in months), ZERO)
     last = sum((own.get(("month", m, "last"), ZERO) for m in months), ZERO)
+    # A scope with no report at all last year (new on the platform) has no figure to compare.
+    has_last = any(own.get(("month", m, "last_reports")) for m in months)
     ytd_share = share(ytd, plan)
     started = own.get(("all", "", "started"), ZERO)
     completed = own.get(("all", "", "completed"), ZERO)
@@ -416,7 +418,7 @@ def _assemble(
                 "month": m,
                 "ytd": _money(cumulative),
                 "schedule": _money(schedule),
-                "last_year": _money(cumulative_last),
+                "last_year": _money(cumulative_last) if has_last else None,
             }
         )
 
@@ -466,8 +468,8 @@ def _assemble(
             "ytd_share": ytd_share,
             "elapsed_share": elapsed,
             "gap": (ytd_share - elapsed) if ytd_share is not None else None,
-            "last_year_ytd": _money(last),
-            "growth": share(ytd - last, last),
+            "last_year_ytd": _money(last) if has_last else None,
+            "growth": share(ytd - last, last) if has_last else None,
         },
         "progress": {
             "started": int(started),

@@ -337,6 +337,11 @@ def test_every_figure_of_a_known_county(world, county, unit_a, unit_b, today):
     assert a["projects"]["count"] == 3
     assert a["investment"]["ytd"] == Decimal("600.00")
     assert a["issues"]["overdue"] == 1
+    # No report at all last year: no figure to compare with, rather than a zero.
+    b = dashboard.compute(today)[unit_b.pk]
+    assert b["investment"]["last_year_ytd"] is None
+    assert b["investment"]["growth"] is None
+    assert b["monthly"][9]["last_year"] is None
 
 
 def test_an_earlier_date_sees_the_county_as_it_was(world, county):
