@@ -414,7 +414,7 @@ class InspectionKind(models.TextChoices):
 class Inspection(models.Model):
     """A supervision report (督查报告): who went where, what they found, optional scores."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=12, choices=InspectionKind.choices)
     held_on = models.DateField(_("date"))
     unit = models.ForeignKey(
@@ -535,7 +535,7 @@ class MeetingKind(models.TextChoices):
 class Meeting(models.Model):
     """调度会/推进会/现场办公会/联席会议/专题议定: decisions become issues (交办事项)."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=12, choices=MeetingKind.choices)
     held_on = models.DateField(_("date"))
     unit = models.ForeignKey(
@@ -1008,7 +1008,7 @@ class Notification(models.Model):
     )
     # What happened, e.g. "issue.raised", "issue.escalated", "alert.red", "ranking.published".
     event = models.CharField(_("event"), max_length=40)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

@@ -174,3 +174,13 @@ def test_a_ranking_scheme_is_set_up_in_the_admin(admin_client_zh, county):
     assert response.status_code == 200
     assert "这个字段是必填项" in response.content.decode()
     assert not RankingScheme.objects.filter(name="空方案").exists()
+
+
+@pytest.mark.parametrize("model", ["inspection", "meeting"])
+def test_a_documents_title_is_not_a_persons_job_title(admin_client_zh, model):
+    """“title” alone is a person's job title (职务, on leaders); a document's is 标题."""
+    form = admin_client_zh.get(reverse(f"admin:supervision_{model}_add"))
+    assert form.status_code == 200
+    page = form.content.decode()
+    assert '<label class="required" for="id_title">标题' in page
+    assert "职务" not in page
