@@ -47,6 +47,7 @@ from supervision.models import (
     NoticeStatus,
     ProjectNotice,
 )
+from supervision.rankings import competition_ranks
 
 PAGE_SIZE = 25
 
@@ -213,11 +214,16 @@ def render_inspection_page(
     photo_errors: list[str] | None = None,
 ) -> HttpResponse:
     can_write = services.can_write_inspection(request.user, inspection)
+    scores = list(inspection.scores.select_related("project").order_by("-score", "id"))
+    # 观摩评比: equal scores share a rank and the next one skips (1, 2, 2, 4), as in rankings.
+    ranks = competition_ranks({s.pk: s.score for s in scores})
+    for score in scores:
+        score.rank = ranks[score.pk]
     context: dict[str, Any] = {
         "inspection": inspection,
         "projects": list(inspection.projects.select_related("lead_unit").order_by("name")),
         "units": list(inspection.units_visited.order_by("path")),
-        "scores": list(inspection.scores.select_related("project").order_by("-score", "id")),
+        "scores": scores,
         "photos": list(inspection.photos.select_related("project")),
         "issues": list(inspection.issues.select_related("unit", "project").order_by("id")),
         "today": timezone.localdate(),

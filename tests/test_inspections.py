@@ -5,6 +5,7 @@ the pages (fixed query counts) and the API."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -579,6 +580,34 @@ def test_a_blank_formset_is_refused(client, inspection, supervisor):
     assert response.status_code == 200
     assert response.context["issue_formset"].non_form_errors()
     assert not Issue.objects.exists()
+
+
+def test_tied_scores_share_a_rank_on_the_page(
+    client, inspection, supervisor, reporter_a, unit_a, project_a, project_b
+):
+    """观摩评比 ranks like the rankings do: equal scores share a rank, the next skips."""
+    more = [
+        factories.create_project(actor=reporter_a, lead_unit=unit_a, name=name)
+        for name in ("产业园标准厂房", "污水处理厂")
+    ]
+    projects = [project_a, project_b, *more]
+    services.inspection_update(inspection=inspection, actor=supervisor, projects=projects)
+    sheet = zip(projects, ("85", "90", "80", "85"), strict=True)
+    services.inspection_set_scores(
+        inspection=inspection,
+        actor=supervisor,
+        scores=[{"project": p, "score": Decimal(v)} for p, v in sheet],
+    )
+    client.force_login(reporter_a)
+    page = client.get(f"/supervision/inspections/{inspection.pk}/").content.decode()
+    table = page[page.index('id="scores"') :]
+    rows = re.findall(r'<td class="num"[^>]*>(\d+)</td><td><a href="[^"]+">([^<]+)</a>', table)
+    assert [(int(rank), score_of) for rank, score_of in rows] == [
+        (1, project_b.name),
+        (2, project_a.name),  # 85, recorded first
+        (2, "污水处理厂"),  # 85
+        (4, "产业园标准厂房"),  # 80
+    ]
 
 
 def test_scores_through_the_page(client, scored, supervisor, project_a, project_b):
