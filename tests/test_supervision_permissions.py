@@ -59,6 +59,7 @@ class Row:
     marker: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     api: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def page(name, url, marker="", **expect):
@@ -73,8 +74,8 @@ def api(name, url, marker="", **expect):
     return Row(name, "get", url, expect, marker, api=True)
 
 
-def api_post(name, url, data=None, method="post", **expect):
-    return Row(name, method, url, expect, data=data or {}, api=True)
+def api_post(name, url, data=None, method="post", headers=None, **expect):
+    return Row(name, method, url, expect, data=data or {}, api=True, headers=headers or {})
 
 
 def everyone(status, **overrides):
@@ -95,6 +96,16 @@ DETAIL_SEEN = {"other": 404, "own": SEEN, "supervisor": SEEN, "leader": SEEN}
 SUPERVISOR_WRITES = {"other": 404, "own": 403, "supervisor": 302, "leader": 403}
 DRAFT = {"other": 404, "own": 404, "supervisor": 200, "leader": 404}
 SUPERVISOR_CREATES = {"other": 403, "own": 403, "supervisor": 200, "leader": 403}
+
+UNIT_WRITES = {"other": 404, "own": 302, "supervisor": 302, "leader": 403}
+INSPECTION_FORM = {
+    "title": "暗访督查",
+    "kind": "unannounced",
+    "held_on": "2026-11-20",
+    "unit": "{county}",
+    "inspectors": "甲、乙",
+}
+MEETING_FORM = {"title": "推进会", "kind": "dispatch", "held_on": "2026-11-20", "unit": "{county}"}
 
 PAGES = [
     # The ledger
@@ -158,6 +169,64 @@ PAGES = [
         leader=302,
     ),
     post("issue unknown action", "/supervision/issues/{issue}/nonsense/", **everyone(404)),
+    post(
+        "issue extension",
+        "/supervision/issues/{issue}/extension/",
+        {"extension-new_deadline": "2027-01-31", "extension-reason": "雨季停工"},
+        **UNIT_WRITES,
+    ),
+    post(
+        "issue urge up",
+        "/supervision/issues/{issue}/urge_up/",
+        {"urge_up-text": "请县里协调供电公司"},
+        **UNIT_WRITES,
+    ),
+    post(
+        "issue close",
+        "/supervision/issues/{rectified}/close/",
+        {"close-note": "核实销号"},
+        **SUPERVISOR_WRITES,
+    ),
+    post(
+        "issue send back",
+        "/supervision/issues/{rectified}/send_back/",
+        {"send_back-reason": "凭证不全"},
+        **SUPERVISOR_WRITES,
+    ),
+    post(
+        "issue extension decision",
+        "/supervision/issues/{extended}/decide_extension/",
+        {"decide_extension-grant": "1"},
+        **SUPERVISOR_WRITES,
+    ),
+    post(
+        "issue accept",
+        "/supervision/issues/{pending}/accept/",
+        {"accept-unit": "{unit_a}", "accept-deadline": "2026-12-31"},
+        # The form offers only the units one supervises: refused as invalid, nothing written.
+        **SUPERVISOR_WRITES | {"own": 400, "leader": 400},
+    ),
+    post(
+        "issue decline",
+        "/supervision/issues/{pending}/decline/",
+        {"decline-reason": "不属于督查范围"},
+        **SUPERVISOR_WRITES,
+    ),
+    post(
+        "ask for help",
+        "/supervision/issues/ask/",
+        {
+            "requesting_unit": "{unit_a}",
+            "title": "请求协调",
+            "description": "协调电力迁改",
+            "category": "other",
+        },
+        other=200,  # the form re-shown: 交通运输局 is no unit of theirs; nothing written
+        own=302,
+        supervisor=302,
+        leader=403,
+    ),
+    Row("issue action by GET", "get", "/supervision/issues/{issue}/respond/", everyone(405)),
     page("issue attachment", "/supervision/attachments/{attachment}/", **DETAIL),
     # Alerts
     page("alert board", "/supervision/alerts/", MILESTONE, **IN_SCOPE),
@@ -165,6 +234,24 @@ PAGES = [
     page("inspection list", "/supervision/inspections/", INSPECTION, **IN_SCOPE),
     page("inspection form", "/supervision/inspections/new/", **SUPERVISOR_CREATES),
     page("inspection detail", "/supervision/inspections/{inspection}/", INSPECTION, **DETAIL_SEEN),
+    post(
+        "inspection create",
+        "/supervision/inspections/new/",
+        INSPECTION_FORM,
+        **SUPERVISOR_CREATES | {"supervisor": 302},
+    ),
+    post(
+        "inspection save",
+        "/supervision/inspections/{inspection}/edit/",
+        INSPECTION_FORM | {"projects": "{project_a}", "units_visited": "{unit_a}"},
+        **SUPERVISOR_WRITES,
+    ),
+    post(
+        "inspection photos",
+        "/supervision/inspections/{inspection}/photos/",
+        {"photos": lambda: upload(jpeg_bytes()), "project": "{project_a}"},
+        **SUPERVISOR_WRITES,
+    ),
     page(
         "inspection edit",
         "/supervision/inspections/{inspection}/edit/",
@@ -207,6 +294,18 @@ PAGES = [
     page("meeting list", "/supervision/meetings/", MEETING, **IN_SCOPE),
     page("meeting form", "/supervision/meetings/new/", **SUPERVISOR_CREATES),
     page("meeting detail", "/supervision/meetings/{meeting}/", MEETING, **DETAIL_SEEN),
+    post(
+        "meeting create",
+        "/supervision/meetings/new/",
+        MEETING_FORM,
+        **SUPERVISOR_CREATES | {"supervisor": 302},
+    ),
+    post(
+        "meeting save",
+        "/supervision/meetings/{meeting}/edit/",
+        MEETING_FORM | {"attendees": "{unit_a}", "projects": "{project_a}"},
+        **SUPERVISOR_WRITES,
+    ),
     page(
         "meeting edit",
         "/supervision/meetings/{meeting}/edit/",
@@ -402,6 +501,14 @@ API = [
     api("inspections", "/api/v1/inspections/", INSPECTION, **IN_SCOPE),
     api("inspection", "/api/v1/inspections/{inspection}/", INSPECTION, **DETAIL_SEEN),
     api_post(
+        "inspection change",
+        "/api/v1/inspections/{inspection}/",
+        {"findings": "复查：已整改"},
+        method="patch",
+        headers={"If-Match": "*"},
+        **API_WRITES,
+    ),
+    api_post(
         "inspection create",
         "/api/v1/inspections/",
         {
@@ -441,6 +548,23 @@ API = [
     api("meetings", "/api/v1/meetings/", MEETING, **IN_SCOPE),
     api("meeting", "/api/v1/meetings/{meeting}/", MEETING, **DETAIL_SEEN),
     api_post(
+        "meeting create",
+        "/api/v1/meetings/",
+        {"title": "推进会", "kind": "dispatch", "held_on": "2026-11-20", "unit": "{county}"},
+        other=400,
+        own=400,
+        supervisor=201,
+        leader=400,
+    ),
+    api_post(
+        "meeting change",
+        "/api/v1/meetings/{meeting}/",
+        {"minutes": "补充纪要"},
+        method="patch",
+        headers={"If-Match": "*"},
+        **API_WRITES,
+    ),
+    api_post(
         "meeting decisions",
         "/api/v1/meetings/{meeting}/decisions/",
         {
@@ -458,6 +582,15 @@ API = [
     # Project notices
     api("project notices", "/api/v1/project-notices/", NOTICE, **IN_SCOPE),
     api("project notice", "/api/v1/project-notices/{notice}/", NOTICE, **DETAIL_SEEN),
+    api_post(
+        "project notice issue",
+        "/api/v1/project-notices/",
+        {"project": "{project_a}", "kind": "red_card", "requirement": "整改"},
+        other=400,
+        own=403,
+        supervisor=201,
+        leader=403,
+    ),
     api_post(
         "project notice settle",
         "/api/v1/project-notices/{notice}/settle/",
@@ -488,6 +621,8 @@ API = [
     api("ranking schemes", "/api/v1/ranking-schemes/", **everyone(200)),
     api("rankings", "/api/v1/rankings/", **everyone(200)),
     api("ranking draft", "/api/v1/rankings/{draft}/", **DRAFT),
+    api("ranking published", "/api/v1/rankings/{published}/", **everyone(200)),
+    api("ranking scheme", "/api/v1/ranking-schemes/{scheme}/", **everyone(200)),
     # The dashboard
     api("dashboard", "/api/v1/dashboard/", **everyone(200)),
     api("dashboard of a unit", "/api/v1/dashboard/?unit={unit_a}", **everyone(200, other=403)),
@@ -620,6 +755,8 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, lea
 
 
 def _fill(value, ids):
+    if callable(value):  # a fresh upload for each request
+        return value()
     if isinstance(value, str):
         return value.format(**ids)
     if isinstance(value, dict):
@@ -671,14 +808,13 @@ def _call(client, row: Row, ids, headers) -> Any:
                 for name in ("unit", "project"):
                     if name in item:
                         item[name] = _number(item[name])
+        headers = {**headers, **row.headers}
         if row.method == "get":
             return client.get(url, headers=headers)
         return getattr(client, row.method)(
             url, data=json.dumps(data), content_type="application/json", headers=headers
         )
-    if row.method == "get":
-        return client.get(url)
-    return client.post(url, _fill(row.data, ids))
+    return getattr(client, row.method)(url, _fill(row.data, ids))
 
 
 def check(client, world, persona: str, rows: list[Row]) -> list[str]:
