@@ -3,7 +3,9 @@ projects.api: bearer tokens or sessions, the same visibility and rights as the p
 through ``supervision.services``, ``ETag``/``If-Match`` on the issue's version.
 
 Each issue comes with its timeline (who did what, when) and its extension requests; attachments
-are uploaded on the web page and listed here with their download links.
+are listed with their download links. A response or a rectification may carry files: those two
+actions also take ``multipart/form-data`` (``text`` and ``files``), checked by the service as on
+the web page (the kinds of file the ledger keeps, the size limit, at most ten).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -189,6 +192,23 @@ class TextSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+class TextFilesSerializer(TextSerializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        default=list,
+        help_text=(
+            "Attachments (multipart/form-data only): photos, PDF, OFD, Word, Excel, text or zip, "
+            "each up to TRACKER_ATTACHMENT_MAX_BYTES, at most 10; all or none are kept."
+        ),
+    )
+
+
+# The actions that take files: JSON as everywhere else, or multipart/form-data with the files.
+FILE_PARSERS = [JSONParser, MultiPartParser]
+TEXT_OR_FILES = {"application/json": TextSerializer, "multipart/form-data": TextFilesSerializer}
+
+
 class UrgeSerializer(TextSerializer):
     target_unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(), required=False, allow_null=True
@@ -344,23 +364,23 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         call(issue, dict(data), expected)
         return self.written(issue)
 
-    @_action("Respond: report progress (the responsible unit)", TextSerializer)
-    @action(detail=True, methods=["post"])
+    @_action("Respond: report progress, with files (the responsible unit)", TEXT_OR_FILES)
+    @action(detail=True, methods=["post"], parser_classes=FILE_PARSERS)
     def respond(self, request: Request, pk=None) -> Response:
         return self._act(
             request,
-            TextSerializer,
+            TextFilesSerializer,
             lambda i, d, v: services.issue_respond(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
 
-    @_action("Report the issue rectified (the responsible unit)", TextSerializer)
-    @action(detail=True, methods=["post"])
+    @_action("Report the issue rectified, with evidence (the responsible unit)", TEXT_OR_FILES)
+    @action(detail=True, methods=["post"], parser_classes=FILE_PARSERS)
     def rectified(self, request: Request, pk=None) -> Response:
         return self._act(
             request,
-            TextSerializer,
+            TextFilesSerializer,
             lambda i, d, v: services.issue_mark_rectified(
                 issue=i, actor=request.user, expected_version=v, **d
             ),

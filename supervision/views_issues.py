@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, Subquery, Value, When
@@ -41,6 +42,7 @@ from supervision.models import (
     IssueEventKind,
     IssueStatus,
 )
+from supervision.views_meetings import _photo_reader
 
 PAGE_SIZE = 30
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -518,13 +520,19 @@ def issue_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return render_issue_page(request, issue, bound=(action, form), status=400)
 
 
-@login_required
 @cache_control(private=True, max_age=3600)
-def issue_attachment(request: HttpRequest, pk: int) -> FileResponse:
+def issue_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """A file of the timeline, for those who see the issue: the browser session's user, or the
+    user of a bearer API token (the API lists these addresses)."""
+    user = _photo_reader(request)
+    if user is None:
+        if request.headers.get("Authorization"):
+            return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        return redirect_to_login(request.get_full_path())
     attachment = IssueAttachment.objects.select_related("event").filter(pk=pk).first()
     if (
         attachment is None
-        or not selectors.visible_issues(request.user).filter(pk=attachment.event.issue_id).exists()
+        or not selectors.visible_issues(user).filter(pk=attachment.event.issue_id).exists()
     ):
         raise Http404
     try:

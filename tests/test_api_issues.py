@@ -4,12 +4,21 @@ same rights as the pages, If-Match, and a fixed number of queries per page."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from supervision import services
-from supervision.models import EscalationLevel, Issue, IssueEvent, IssueStatus
+from supervision.models import (
+    EscalationLevel,
+    Issue,
+    IssueAttachment,
+    IssueEvent,
+    IssueStatus,
+)
 from tests.test_api_resources import assert_error, bearer, make_token
 
 
@@ -238,3 +247,119 @@ def test_unit_asks_for_help_and_the_office_accepts(
         headers=office,
     )
     assert response.status_code == 200 and response.json()["status"] == "open"
+
+
+# ---------------------------------------------------------------------------------------------
+# Files with a response or a rectification (multipart/form-data)
+# ---------------------------------------------------------------------------------------------
+
+
+def _files(*names_and_contents):
+    return [SimpleUploadedFile(name, content) for name, content in names_and_contents]
+
+
+def _stored_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_response_carries_files_and_the_token_downloads_them(
+    client, supervisor, reporter_a, reporter_b, unit_a, today
+):
+    issue = raise_issue(supervisor, unit_a, today)
+    auth = bearer(make_token(reporter_a, write=True))
+    files = _files(("现场.jpg", b"\xff\xd8\xff" + b"0" * 100), ("凭证.pdf", b"%PDF-1.4 x"))
+    response = client.post(
+        f"/api/v1/issues/{issue.pk}/respond/",
+        {"text": "已完成50%兑付", "files": files},
+        headers=auth,
+    )
+    assert response.status_code == 200, response.content
+    event = response.json()["timeline"][-1]
+    assert (event["kind"], event["text"]) == ("response", "已完成50%兑付")
+    assert [(a["name"], a["size"]) for a in event["attachments"]] == [
+        ("现场.jpg", 103),
+        ("凭证.pdf", 10),
+    ]
+    assert len(_stored_files()) == 2
+    download = client.get(event["attachments"][1]["url"], headers=auth)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 x"
+    # Someone who does not see the issue does not get its files, with a token or without one.
+    other = client.get(event["attachments"][1]["url"], headers=bearer(make_token(reporter_b)))
+    assert other.status_code == 404
+    assert client.get(event["attachments"][1]["url"]).status_code == 302  # to the login page
+    bad_token = client.get(event["attachments"][1]["url"], headers=bearer("nope"))
+    assert bad_token.status_code == 401
+
+
+def test_rectified_with_evidence(client, supervisor, reporter_a, unit_a, today):
+    issue = raise_issue(supervisor, unit_a, today)
+    response = client.post(
+        f"/api/v1/issues/{issue.pk}/rectified/",
+        {"text": "全部兑付，附凭证", "files": _files(("兑付凭证.xlsx", b"PK\x03\x04data"))},
+        headers=bearer(make_token(reporter_a, write=True)),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == IssueStatus.RESOLVED
+    assert list(IssueAttachment.objects.values_list("name", "event__kind")) == [
+        ("兑付凭证.xlsx", "rectified")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("action", "files", "limit", "message"),
+    [
+        ("respond", [("virus.exe", b"MZ0000")], None, "不是台账可保存的文件类型"),
+        ("respond", [("现场.jpg", b"\xff\xd8\xff"), ("空.pdf", b"")], None, "是空文件"),
+        ("rectified", [("大图.jpg", b"\xff\xd8\xff" + b"0" * 2000)], 1024, "“大图.jpg”超过"),
+        ("rectified", [(f"{n}.jpg", b"\xff\xd8\xff") for n in range(11)], None, "最多上传 10 个"),
+    ],
+)
+def test_refused_files_write_nothing_and_say_why_in_chinese(
+    client, settings, supervisor, reporter_a, unit_a, today, action, files, limit, message
+):
+    if limit:
+        settings.TRACKER_ATTACHMENT_MAX_BYTES = limit
+    issue = raise_issue(supervisor, unit_a, today)
+    before = state()
+    response = client.post(
+        f"/api/v1/issues/{issue.pk}/{action}/",
+        {"text": "见附件", "files": _files(*files)},
+        headers=bearer(make_token(reporter_a, write=True)),
+    )
+    body = assert_error(response, 400, "invalid")
+    assert message in body["message"] + str(body["details"])
+    assert state() == before
+    assert not IssueAttachment.objects.exists()
+    assert _stored_files() == []
+
+
+def test_files_only_on_the_actions_that_take_them(client, supervisor, unit_a, today):
+    issue = raise_issue(supervisor, unit_a, today)
+    before = state()
+    response = client.post(
+        f"/api/v1/issues/{issue.pk}/urge/",
+        {"text": "请加快", "files": _files(("现场.jpg", b"\xff\xd8\xff"))},
+        headers=bearer(make_token(supervisor, write=True)),
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert state() == before
+
+
+def test_files_need_a_write_token_and_the_unit(
+    client, supervisor, reporter_a, reporter_b, unit_a, today
+):
+    issue = raise_issue(supervisor, unit_a, today)
+    before = state()
+
+    def send(user, write=True):
+        return client.post(
+            f"/api/v1/issues/{issue.pk}/respond/",
+            {"text": "见附件", "files": _files(("现场.jpg", b"\xff\xd8\xff"))},
+            headers=bearer(make_token(user, write=write)),
+        )
+
+    assert send(reporter_b).status_code == 404
+    assert_error(send(reporter_a, write=False), 403, "token_read_only")
+    assert state() == before and _stored_files() == []
