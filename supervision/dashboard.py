@@ -276,9 +276,13 @@ def _report_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
             ("category", "project__category"),
             ("township", "project__township_id"),
         ):
-            rows = (
+            reports = (
                 this_year.annotate(month=ExtractMonth("period_end"))
-                .values("project__lead_unit_id", field)
+                if field == "month"
+                else this_year
+            )
+            rows = (
+                reports.values("project__lead_unit_id", field)
                 .annotate(ytd=Sum("investment"))
                 .order_by()
             )

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -264,10 +263,11 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
         board["ranks"].append(entry.rank)
         board["scores"].append(entry.score)
         board["rows"].append(entry)
-    counts = (
+    project_count = (
         Project.objects.visible_to(request.user)
         .in_unit_subtree(unit)
-        .aggregate(n=Count("pk"), shown=Count("pk", filter=~Q(stage="cancelled")))
+        .exclude(stage="cancelled")
+        .count()
     )
     shown = dashboard_view.present(snapshot.data, unit)
     return render(
@@ -279,7 +279,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
             "data": snapshot.data,
             "headline": shown["headline"],
             "projects": projects,
-            "project_count": counts["shown"],
+            "project_count": project_count,
             "issues": issues,
             "targets": target_rows,
             "history": list(history.values()),
