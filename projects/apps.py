@@ -7,7 +7,7 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("Projects")
 
     def ready(self) -> None:
-        from projects import signals  # noqa: F401
+        from projects import signals, tallies  # noqa: F401
         from projects.views import ledgers
 
         ledgers.register_exports()

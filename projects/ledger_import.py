@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from projects import ledger_columns as lc
 from projects import ledger_files as lf
 from projects import ledger_parse as lp
-from projects import selectors, services
+from projects import selectors, services, tallies
 from projects.models import (
     ZERO,
     ImportBatch,
@@ -888,7 +888,10 @@ def commit(batch_id: int) -> ImportBatch:
     }
     done = 0
     try:
-        with translation.override(lc.LEDGER_LANGUAGE), transaction.atomic():
+        with (
+            translation.override(lc.LEDGER_LANGUAGE),
+            tallies.deferred(),
+        ):  # one tally refresh at the end
             apply = _apply_project_row if bulk else _apply_report_row
             context = _commit_context(batch)
             for row in one_by_one:

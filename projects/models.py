@@ -811,6 +811,45 @@ class ProgressReport(models.Model):
         return self.status in (ReportStatus.DRAFT, ReportStatus.RETURNED)
 
 
+class ReportTally(models.Model):
+    """The progress reports of the projects a unit leads, summed for one reporting period.
+
+    Derived data, kept exact by ``projects.tallies`` in the transaction that changes a report,
+    a project or a registration, so that the rankings read a row per unit and period instead
+    of every report (docs/rankings.md). ``manage.py rebuild_report_tallies`` recomputes it.
+    """
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("lead unit"), on_delete=models.CASCADE, related_name="+"
+    )
+    period_key = models.CharField(_("period"), max_length=12)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    # Submitted and approved reports: what counts in year-to-date figures.
+    investment = models.DecimalField(
+        _("investment completed this period (10k yuan)"),
+        max_digits=18,
+        decimal_places=2,
+        default=ZERO,
+    )
+    # Reports first submitted by their deadline.
+    on_time = models.PositiveIntegerField(_("reports on time"), default=0)
+    # Reports of projects that did not owe one (registered later, a bundle, operating or
+    # cancelled now): they add to what was due.
+    unowed = models.PositiveIntegerField(_("reports not owed"), default=0)
+
+    class Meta:
+        verbose_name = _("report tally")
+        verbose_name_plural = _("report tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period_key"], name="tally_one_per_unit_period")
+        ]
+        indexes = [models.Index(fields=["period_end", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} · {self.period_key}"
+
+
 def report_photo_path(instance: ReportPhoto, filename: str) -> str:
     return f"reports/{instance.report.project_id}/{instance.report.period_key}/{filename}"
 

@@ -25,13 +25,12 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import (
-    COUNTED_REPORT_STATUSES,
     NOT_REPORTING_STAGES,
     Light,
     Milestone,
-    ProgressReport,
     Project,
     ProjectYearPlan,
+    ReportTally,
     Stage,
     StageChange,
     Target,
@@ -40,6 +39,7 @@ from projects.models import (
     bundle_ids,
 )
 from projects.selectors import report_deadline, report_period_kind
+from projects.tallies import report_figures
 from tracker import periods
 
 HUNDRED = Decimal(100)
@@ -90,57 +90,38 @@ def _owing(rounds: list[periods.Period], via: str) -> dict[str, Figures]:
             for r in rounds
         },
     )
-    return {
-        r.key: {unit: {"owing": counts[r.key]} for unit, counts in owing.items()} for r in rounds
-    }
+    keys = [r.key for r in rounds]
+    return {key: {unit: {"owing": counts[key]} for unit, counts in owing.items()} for key in keys}
 
 
-ReportRows = dict[str, dict[int, tuple]]  # period key → unit → (amount, on_time, extra)
+ReportRows = dict[str, dict[int, tuple]]  # period key → unit → (amount, on_time, unowed)
 
 
 def _report_rows(via: str, *, keys: list[str] | None = None, year: int = 0, end=None) -> ReportRows:
-    """One scan of the reports (those of ``keys``, or of the complete periods between 1 January
-    of ``year`` and ``end``), grouped by unit and period: the counted investment, the reports
-    first submitted by their deadline, and the reports of projects that did not owe one (they
-    add to what was due). The registration row (one per project) is joined, not looked up
-    report by report."""
-    p = "project__" if via == "co" else ""
-    r = f"{p}reports__" if p else ""
-    q = p or "project__"  # how the reports' rows reach their project
-    base = Project.cooperating_units.through.objects if p else ProgressReport.objects
-    unit_field = "unit_id" if p else "project__lead_unit_id"
+    """The reports of the periods ``keys``, or of the complete periods between 1 January of
+    ``year`` and ``end``, grouped by unit and period: the counted investment, the reports first
+    submitted by their deadline, and the reports of projects that did not owe one (they add to
+    what was due).
+
+    By lead unit these are the report tallies (``projects.tallies``: one row per unit and
+    period, kept with the reports); by cooperating unit, one grouped scan of the reports."""
     if keys is not None:
-        reports = base.filter(**{f"{r}period_key__in": keys})
+        filters = {"period_key__in": keys}
     else:
-        reports = base.filter(
-            **{f"{r}period_start__gte": dt.date(year, 1, 1), f"{r}period_end__lte": end}
+        filters = {"period_start__gte": dt.date(year, 1, 1), "period_end__lte": end}
+    if via == "lead":
+        rows = ReportTally.objects.filter(**filters).values_list(
+            "unit_id", "period_key", "investment", "on_time", "unowed"
         )
-    registered = Q(**{f"{q}stage_changes__changed_on__lte": F(f"{r}period_end")})
-    owed = registered & _reporting_q(q)
-    rows = (
-        reports.filter(**{f"{q}stage_changes__from_stage": ""})
-        .values(unit_field, f"{r}period_key")
-        .annotate(
-            amount=Sum(f"{r}investment", filter=Q(**{f"{r}status__in": COUNTED_REPORT_STATUSES})),
-            extra=Count("pk", filter=~owed),
-            on_time=Count(
-                "pk",
-                filter=Q(
-                    **{
-                        f"{r}first_submitted_at__isnull": False,
-                        f"{r}first_submitted_at__date__lte": F(f"{r}deadline"),
-                    }
-                ),
-            ),
+    else:
+        rows = (
+            (unit, key, amount, on_time, unowed)
+            for unit, key, _start, _end, amount, on_time, unowed in report_figures(via, **filters)
         )
-        .order_by()
-    )
     result: ReportRows = {}
-    for unit, key, amount, extra, on_time in rows.values_list(
-        unit_field, f"{r}period_key", "amount", "extra", "on_time"
-    ):  # not .iterator(): PostgreSQL plans cursors without parallel workers
-        # (amount, on time, extra): a tuple per unit and period keeps a province's groups small
-        result.setdefault(key, {})[unit] = (amount or ZERO, on_time, extra)
+    for unit, key, amount, on_time, unowed in rows:
+        # (amount, on time, unowed): a tuple per unit and period keeps a province's groups small
+        result.setdefault(key, {})[unit] = (amount or ZERO, on_time, unowed)
     return result
 
 
@@ -149,6 +130,9 @@ class Facts:
     """Per-run cache of grouped queries; ``queries`` counts what actually ran."""
 
     cache: dict[tuple, Figures] = field(default_factory=dict)
+    # Roll-ups of cached figures to ranked children (``Context.roll_up``): they hold the ids
+    # of the figures they sum, which live as long as ``cache``.
+    rolled: dict[tuple, dict] = field(default_factory=dict)
     units: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     queries: int = 0
 
@@ -280,11 +264,23 @@ class Facts:
         The reports come from the year's scan (``reports``) when the round is in the year of
         ``end``; earlier rounds (a January ranking judges December's reports) are read apart.
         """
+        key = ("timeliness", tuple(r.key for r in rounds), end, via)
+        if key not in self.cache:
+            self.cache[key] = self._timeliness(rounds, end, via)
+        return self.cache[key]
+
+    def _timeliness(
+        self, rounds: list[periods.Period], end: dt.date, via: str
+    ) -> dict[str, Figures]:
         missing = [r for r in rounds if ("owing", r.key, via) not in self.cache]
         if missing:
+            # Every round of the year up to the last one asked, in one query: the other
+            # schemes of the run ask for some of them (a quarter judges three months).
+            first = min(missing[0].start, dt.date(end.year, 1, 1))
+            batch = list(periods.iter_between(missing[0].kind, first, missing[-1].start))
             self.queries += 1
-            for key, figures in _owing(missing, via).items():
-                self.cache[("owing", key, via)] = figures
+            for round_key, figures in _owing(batch, via).items():
+                self.cache.setdefault(("owing", round_key, via), figures)
         owing = {r.key: self.cache[("owing", r.key, via)] for r in rounds}
         rows = dict(self.reports(end.year, end, via))
         earlier = [r.key for r in rounds if r.start.year != end.year]
@@ -436,25 +432,48 @@ class Context:
         return self._child_of
 
     def roll_up(self, figures_of: Callable[[str], Figures]) -> dict[int, dict[str, Decimal]]:
-        """Sum lead-unit figures (and weighted cooperating-unit figures) per ranked child."""
+        """Sum lead-unit figures (and weighted cooperating-unit figures) per ranked child.
+
+        Schemes ranking the same children share the sums of the same figures in a run (the
+        figures are the run's cached objects, so their identity names them)."""
+        passes = [("lead", Decimal(1), figures_of("lead"))]
+        if self.co_unit_weight > 0:
+            passes.append(("co", self.co_unit_weight, figures_of("co")))
+        key = (
+            "roll-up",
+            self.parent.pk,
+            tuple(self.children),
+            tuple((weight, id(figures)) for _via, weight, figures in passes),
+        )
+        rolled = self.facts.rolled.get(key)
+        if rolled is None:
+            rolled = self.facts.rolled[key] = self._roll_up(passes)
+        return rolled
+
+    def _roll_up(self, passes) -> dict[int, dict[str, Decimal]]:
         mapping = self.child_of()
         totals: dict[int, dict[str, Decimal]] = {
             child: defaultdict(lambda: ZERO) for child in self.children
         }
-        passes = [("lead", Decimal(1))]
-        if self.co_unit_weight > 0:
-            passes.append(("co", self.co_unit_weight))
-        for via, weight in passes:
-            for unit_id, figures in figures_of(via).items():
+        for _via, weight, by_unit in passes:
+            for unit_id, figures in by_unit.items():
                 child = mapping.get(unit_id)
                 if child is None:
                     continue
+                total = totals[child]
                 for name, amount in figures.items():
-                    totals[child][name] += amount * weight
+                    total[name] += amount if weight == 1 else amount * weight
         return totals
 
     def roll_up_units(self, figures: Figures) -> dict[int, dict[str, Decimal]]:
         """Sum per-unit figures (targets: they belong to units, not projects) per child."""
+        key = ("roll-up-units", self.parent.pk, tuple(self.children), id(figures))
+        rolled = self.facts.rolled.get(key)
+        if rolled is None:
+            rolled = self.facts.rolled[key] = self._roll_up_units(figures)
+        return rolled
+
+    def _roll_up_units(self, figures: Figures) -> dict[int, dict[str, Decimal]]:
         mapping = self.child_of()
         totals: dict[int, dict[str, Decimal]] = {
             child: defaultdict(lambda: ZERO) for child in self.children

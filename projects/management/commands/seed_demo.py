@@ -33,7 +33,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from projects import selectors, services
+from projects import selectors, services, tallies
 from projects.models import (
     ApplicationStatus,
     BuildType,
@@ -1705,15 +1705,18 @@ def seed(rng: random.Random, today: dt.date, count: int) -> Context:
     ):
         ctx.milestone_names.setdefault(category, {}).setdefault(kind, name)
     plans = plan_all(ctx, count)
-    for seq, plan in enumerate(plans, start=1):
-        create_project(ctx, plan, seq)
-    for plan in sorted(plans, key=lambda p: p.parent is None):  # sub-projects first
-        write_year_plans(ctx, plan)
-    for plan in plans:
-        write_milestones(ctx, plan)
-        write_funding(ctx, plan)
-    write_reports(ctx, plans)
-    backdate(ctx)
+    with tallies.deferred():  # the report tallies are refreshed once, at the end
+        for seq, plan in enumerate(plans, start=1):
+            create_project(ctx, plan, seq)
+        for plan in sorted(plans, key=lambda p: p.parent is None):  # sub-projects first
+            write_year_plans(ctx, plan)
+        for plan in plans:
+            write_milestones(ctx, plan)
+            write_funding(ctx, plan)
+        write_reports(ctx, plans)
+        backdate(ctx)
+        for unit in {plan.saved.lead_unit_id for plan in plans}:  # bulk_update sends no signal
+            tallies.touch(unit)
     give_red_cards(ctx, plans)
     write_applications(ctx, plans, scale=max(1, count // 70))
     write_targets(ctx)

@@ -26,7 +26,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from projects.models import Project, Unit
+from projects import tallies
+from projects.models import Project, ReportTally, Unit
 from supervision import rankings
 from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
@@ -37,6 +38,7 @@ FULL = {"units": 2000, "projects": 50_000, "milestones_per_project": 10, "months
 PERIOD_END = dt.date(2026, 9, 30)
 TODAY = dt.date(2026, 11, 21)
 TABLES = [
+    "projects_reporttally",
     "supervision_rankingentry",
     "supervision_rankingsnapshot",
     "supervision_rankingexemption",
@@ -557,6 +559,22 @@ def measure(schemes: list[RankingScheme], province_path: str, province_id: int) 
     }
 
 
+def measure_tallies() -> dict:
+    """The upkeep of the report tallies the rankings read: rebuilding them all (after the COPY
+    load, as ``manage.py rebuild_report_tallies`` would) and refreshing one unit for one period,
+    which is what saving a report adds (median of 50 refreshes)."""
+    began = time.perf_counter()
+    tallies.refresh()
+    rebuild = time.perf_counter() - began
+    pairs = list(ReportTally.objects.order_by("?").values_list("unit_id", "period_key")[:50])
+    timings = []
+    for unit, key in pairs:
+        began = time.perf_counter()
+        tallies.refresh([unit], [key])
+        timings.append(time.perf_counter() - began)
+    return {"tally_rebuild": rebuild, "tally_one": statistics.median(timings)}
+
+
 def measure_dashboard(province_id: int) -> dict:
     """The nightly computation of every unit's dashboard, a cold first view of a day not yet
     computed (the province's subtree on demand), and the page and API reading the stored row."""
@@ -625,15 +643,18 @@ class Command(BaseCommand):
             counts = load(scale)
             load_seconds = time.perf_counter() - began
             province = counts.pop("_province")
+            tally = measure_tallies()
             schemes = default_schemes(province)
             figures = measure(schemes, f"/{province}/", province)
             figures["dashboard"] = measure_dashboard(province)
-            figures.update(scale=scale, load=load_seconds, counts=counts)
+            figures.update(scale=scale, load=load_seconds, counts=counts, **tally)
             results.append(figures)
             self.stdout.write(
                 f"scale {scale:g}: loaded {counts} in {load_seconds:.1f} s; "
                 f"all default schemes {figures['schemes']:.3f} s, floor {figures['floor']:.3f} s, "
-                f"ratio {figures['ratio']:.2f}, peak Python memory {figures['peak_mib']:.1f} MiB"
+                f"ratio {figures['ratio']:.2f}, peak Python memory {figures['peak_mib']:.1f} MiB; "
+                f"report tallies rebuilt in {tally['tally_rebuild']:.2f} s, one unit and period "
+                f"refreshed in {tally['tally_one'] * 1000:.1f} ms"
             )
             d = figures["dashboard"]
             self.stdout.write(
@@ -676,15 +697,17 @@ class Command(BaseCommand):
             f"PostgreSQL {pg}, Python {platform.python_version()}.",
             "",
             "| data | units | projects | milestones | progress reports | load (COPY) | "
-            "(a) 5 default schemes, one period | (b) SQL floor | a/b | peak Python memory of (a) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "(a) 5 default schemes, one period | (b) SQL floor | a/b | peak Python memory of (a) | "
+            "report tallies: rebuild all | refresh one unit and period |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in results:
             c = r["counts"]
             lines.append(
                 f"| {r['scale']:g}× | {c['units']:,} | {c['projects']:,} | {c['milestones']:,} | "
                 f"{c['progress reports']:,} | {r['load']:.0f} s | {r['schemes']:.2f} s | "
-                f"{r['floor']:.2f} s | {r['ratio']:.2f} | {r['peak_mib']:.1f} MiB |"
+                f"{r['floor']:.2f} s | {r['ratio']:.2f} | {r['peak_mib']:.1f} MiB | "
+                f"{r['tally_rebuild']:.1f} s | {r['tally_one'] * 1000:.1f} ms |"
             )
         lines.append("<!-- bench:rankings:end -->")
         text = path.read_text() if path.exists() else ""
