@@ -24,6 +24,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -203,6 +204,27 @@ def cancel(batch: ImportBatch) -> ImportBatch:
     batch.content = None
     batch.save(update_fields=["status", "content", "updated_at"])
     return batch
+
+
+def prune(now: dt.datetime | None = None) -> dict[str, int]:
+    """Imports untouched for ``TRACKER_LEDGER_KEEP_DAYS``: those never confirmed are cancelled,
+    and every one loses its uploaded file and row preview. The record (who, which file, when,
+    the counts and the result) stays. Returns how many were cancelled and how many cleared."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TRACKER_LEDGER_KEEP_DAYS)
+    old = ImportBatch.objects.filter(updated_at__lt=cutoff)
+    cancelled = old.filter(status__in=[ImportStatus.PARSING, ImportStatus.PREVIEW]).update(
+        status=ImportStatus.CANCELLED,
+        content=None,
+        rows=[],
+        message=_("Cancelled: not confirmed within %(days)d days.")
+        % {"days": settings.TRACKER_LEDGER_KEEP_DAYS},
+    )
+    cleared = (
+        old.filter(status__in=[ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED])
+        .filter(Q(content__isnull=False) | ~Q(rows=[]))
+        .update(content=None, rows=[])
+    )
+    return {"cancelled": cancelled, "cleared": cleared}
 
 
 def _row(number: int, **values: Any) -> dict[str, Any]:

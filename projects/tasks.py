@@ -24,6 +24,14 @@ def prune_tombstones() -> int:
 
 
 @shared_task(acks_late=True)
+def prune_ledger_imports() -> dict[str, int]:
+    """Drop old ledger uploads and previews (``ledger_import.prune``); safe to run twice."""
+    from projects import ledger_import
+
+    return ledger_import.prune()
+
+
+@shared_task(acks_late=True)
 def ledger_prepare(batch_id: int) -> str:
     """Read an uploaded ledger and store its preview; returns the batch's status."""
     from projects import ledger_import

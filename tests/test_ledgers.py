@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from projects import ledger_import, ledger_parse, services
@@ -28,6 +29,7 @@ from projects.models import (
     Stage,
     StageChange,
 )
+from projects.tasks import prune_ledger_imports
 from tests import factories
 from tracker import periods
 from tracker.celery import app as celery_app
@@ -512,6 +514,39 @@ def test_nothing_is_written_without_confirmation(reporter_a, unit_a):
     assert not Project.objects.exists()
     with pytest.raises(ledger_import.ValidationError):
         ledger_import.confirm(batch, actor=reporter_a, skipped=set())
+
+
+def test_old_uploads_and_previews_are_dropped_and_unconfirmed_imports_cancelled(
+    client, settings, reporter_a, unit_a
+):
+    settings.TRACKER_LEDGER_KEEP_DAYS = 30
+    data = simple_ledger([{"name": "甲", "category": "交通"}])
+    waiting = preview(reporter_a, unit_a, data)
+    done = commit(
+        preview(reporter_a, unit_a, simple_ledger([{"name": "乙", "category": "交通"}])), reporter_a
+    )
+    recent = preview(reporter_a, unit_a, data)
+    assert waiting.status == ImportStatus.PREVIEW and done.status == ImportStatus.DONE
+    month_ago = timezone.now() - dt.timedelta(days=31)
+    ImportBatch.objects.filter(pk__in=[waiting.pk, done.pk]).update(updated_at=month_ago)
+    ImportBatch.objects.filter(pk=done.pk).update(rows=done.rows or [{"row": 4}])
+
+    assert prune_ledger_imports.apply().get() == {"cancelled": 1, "cleared": 1}
+    assert prune_ledger_imports.apply().get() == {"cancelled": 0, "cleared": 0}  # idempotent
+    waiting.refresh_from_db()
+    assert waiting.status == ImportStatus.CANCELLED
+    assert waiting.content is None and waiting.rows == []
+    with pytest.raises(ledger_import.ValidationError):  # it can no longer be confirmed
+        ledger_import.confirm(waiting, actor=reporter_a, skipped=set())
+    assert not Project.objects.filter(name="甲").exists()
+    done.refresh_from_db()
+    assert done.rows == [] and done.result["created"] == 1  # the record of what was done stays
+    recent.refresh_from_db()
+    assert recent.status == ImportStatus.PREVIEW and recent.content and recent.rows
+
+    client.force_login(reporter_a)
+    page = client.get(reverse("ledger_import_detail", args=[waiting.pk])).content.decode()
+    assert "未在 30 天内确认，已取消。" in page
 
 
 # ---------------------------------------------------------------------------------------------

@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=10),
     },
+    "prune-ledger-imports-daily": {
+        "task": "projects.tasks.prune_ledger_imports",
+        "schedule": crontab(hour=3, minute=20),
+    },
     "send-notification-digests-daily": {
         "task": "supervision.tasks.send_email_digests",
         "schedule": crontab(hour=7, minute=30),
@@ -253,6 +257,9 @@ TRACKER_LEDGER_MAX_UNCOMPRESSED = env_int(
     "TRACKER_LEDGER_MAX_UNCOMPRESSED", 200 * 1024 * 1024, minimum=1024
 )
 TRACKER_LEDGER_MAX_ROWS = env_int("TRACKER_LEDGER_MAX_ROWS", 5000, minimum=1)
+# Uploaded files and row previews of ledger imports are dropped after this many days (the record
+# of who imported what, when, with what result, stays); imports never confirmed are cancelled.
+TRACKER_LEDGER_KEEP_DAYS = env_int("TRACKER_LEDGER_KEEP_DAYS", 30, minimum=1)
 
 # REST API (docs/api.md). Bearer first: its authenticate_header makes "not logged in" a 401.
 REST_FRAMEWORK = {
