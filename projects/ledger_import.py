@@ -206,6 +206,36 @@ def cancel(batch: ImportBatch) -> ImportBatch:
     return batch
 
 
+def imported_drafts(batch: ImportBatch):
+    """The reports a finished progress import wrote that are still drafts (or returned)."""
+    if batch.kind != ImportKind.PROGRESS or batch.status != ImportStatus.DONE:
+        return ProgressReport.objects.none()
+    skipped = set(batch.skipped_rows)
+    projects = {
+        row["project_id"]
+        for row in batch.rows
+        if row.get("project_id") and row["status"] != RowStatus.ERROR and row["row"] not in skipped
+    }
+    return ProgressReport.objects.filter(
+        project_id__in=projects,
+        period_key=batch.period_key,
+        status__in=[ReportStatus.DRAFT, ReportStatus.RETURNED],
+    ).select_related("project")
+
+
+def submit_drafts(batch: ImportBatch, *, actor) -> int:
+    """Submit, all or none, the drafts a progress import wrote (each through
+    ``services.report_submit``: the same rights and checks as the report page); returns how
+    many were submitted. Their timeliness is judged by this moment."""
+    if batch.kind != ImportKind.PROGRESS or batch.status != ImportStatus.DONE:
+        raise ValidationError(_("Only a finished progress import has reports to submit."))
+    with tallies.deferred():
+        reports = list(imported_drafts(batch).order_by("project_id"))
+        for report in reports:
+            services.report_submit(report=report, actor=actor)
+    return len(reports)
+
+
 def prune(now: dt.datetime | None = None) -> dict[str, int]:
     """Imports untouched for ``TRACKER_LEDGER_KEEP_DAYS``: those never confirmed are cancelled,
     and every one loses its uploaded file and row preview. The record (who, which file, when,

@@ -46,6 +46,11 @@ urlpatterns = [
         name="ledger_import_confirm",
     ),
     path(
+        "ledgers/imports/<int:pk>/submit/",
+        ledgers.ledger_import_submit,
+        name="ledger_import_submit",
+    ),
+    path(
         "ledgers/imports/<int:pk>/cancel/",
         ledgers.ledger_import_cancel,
         name="ledger_import_cancel",

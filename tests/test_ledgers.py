@@ -9,6 +9,7 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -26,6 +27,7 @@ from projects.models import (
     Project,
     ProjectYearPlan,
     ReportStatus,
+    ReportTally,
     Stage,
     StageChange,
 )
@@ -672,6 +674,45 @@ def test_progress_import_makes_drafts_that_follow_the_review(reporter_a, head_a,
     refused = preview(reporter_a, unit_a, changed, kind=ImportKind.PROGRESS, period_key="2026-10")
     assert statuses(refused) == ["error"]
     assert "已审核" in refused.rows[0]["errors"][0]
+
+
+def test_imported_drafts_are_submitted_at_once_all_or_none(
+    client, settings, reporter_a, reporter_b, unit_a, project_a
+):
+    settings.TRACKER_REPORT_CADENCE = "month"
+    other = factories.create_project(actor=reporter_a, lead_unit=unit_a, name="客运站")
+    data = month_sheet([["城区至园区公路改扩建", 120, "路面摊铺", ""], ["客运站", 80, "主体", ""]])
+    batch = commit(
+        preview(reporter_a, unit_a, data, kind=ImportKind.PROGRESS, period_key="2026-10"),
+        reporter_a,
+    )
+    assert batch.status == ImportStatus.DONE, batch.message
+    url = reverse("ledger_import_detail", args=[batch.pk])
+    client.force_login(reporter_a)
+    assert "提交 2 份填报" in client.get(url).content.decode()
+
+    # Someone who may not report on these projects submits nothing at all.
+    with pytest.raises(PermissionDenied):
+        ledger_import.submit_drafts(batch, actor=reporter_b)
+    assert set(ProgressReport.objects.values_list("status", flat=True)) == {ReportStatus.DRAFT}
+
+    page = client.post(reverse("ledger_import_submit", args=[batch.pk]), follow=True)
+    assert "已提交 2 份填报" in page.content.decode()
+    reports = ProgressReport.objects.filter(project__in=[project_a, other], period_key="2026-10")
+    assert {(r.status, r.submitted_by_id) for r in reports} == {
+        (ReportStatus.SUBMITTED, reporter_a.pk)
+    }
+    assert all(r.first_submitted_at is not None for r in reports)
+    tally = ReportTally.objects.get(unit=unit_a, period_key="2026-10")
+    # Counted once submitted; submitted on 21 November, after October's deadline: late.
+    assert (tally.investment, tally.on_time) == (Decimal(200), 0)
+
+    page = client.post(reverse("ledger_import_submit", args=[batch.pk]), follow=True).content
+    assert "没有待提交的草稿" in page.decode()
+    assert "提交 2 份填报" not in page.decode()
+    project_batch = preview(reporter_a, unit_a, simple_ledger([{"name": "甲", "category": "交通"}]))
+    with pytest.raises(ValidationError):
+        ledger_import.submit_drafts(project_batch, actor=reporter_a)
 
 
 def test_progress_import_of_a_bundle_is_refused(reporter_a, unit_a, project_a):

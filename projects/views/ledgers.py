@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from projects import ledger_export, ledger_import, ledger_registry, selectors
@@ -192,6 +192,7 @@ def ledger_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "writes": batch.counts.get("new", 0) + batch.counts.get("changed", 0),
         "period": periods.parse(batch.period_key) if batch.period_key else None,
         "is_owner": batch.created_by_id == request.user.pk,
+        "drafts": ledger_import.imported_drafts(batch).count(),
     }
     return render(request, "projects/ledger_import.html", context)
 
@@ -229,6 +230,32 @@ def ledger_import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("ledger_import_detail", pk=batch.pk)
     batch.refresh_from_db()
     ledger_import.dispatch_commit(batch)
+    return redirect("ledger_import_detail", pk=batch.pk)
+
+
+@login_required
+@require_POST
+def ledger_import_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit the drafts a progress import wrote, in one go (all or none)."""
+    batch = _batch_for(request, pk)
+    try:
+        count = ledger_import.submit_drafts(batch, actor=request.user)
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, _("Nothing was submitted: %(reason)s") % {"reason": text})
+    else:
+        if count:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d report submitted for review.",
+                    "%(count)d reports submitted for review.",
+                    count,
+                )
+                % {"count": count},
+            )
+        else:
+            messages.info(request, _("No draft of this import is left to submit."))
     return redirect("ledger_import_detail", pk=batch.pk)
 
 
