@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from projects.models import (
     CENT,
@@ -21,6 +22,7 @@ from projects.models import (
     ProgressReport,
     Project,
     Role,
+    Target,
     Unit,
     UnitKind,
 )
@@ -214,3 +216,27 @@ def project_investment_totals(project: Project, as_of: dt.date) -> dict[str, Dec
 def _cents(value: Decimal) -> Decimal:
     # SQLite sums decimals as floats; round to the stored precision on every backend.
     return Decimal(value).quantize(CENT)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after ``day`` in the county's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def targets_as_of(year: int, day: dt.date):
+    """The year's targets as they stood at the end of ``day``: for each target, its latest
+    history record by then (a target set later, or deleted by then, is not there).
+
+    Rankings of a past period and a past day's dashboard read these, so a target reported
+    after the period does not change it (docs/rankings.md). Target rows carry their history
+    (django-simple-history); writing targets without it (``QuerySet.update``, raw SQL) would
+    hide the change here.
+    """
+    history = Target.history.model.objects
+    latest = (
+        history.filter(year=year, history_date__lt=end_of_day(day))
+        .values("id")
+        .annotate(last=Max("history_id"))
+        .values("last")
+    )
+    return history.filter(history_id__in=latest).exclude(history_type="-")

@@ -54,13 +54,12 @@ from projects.models import (
     Source,
     Stage,
     StageChange,
-    Target,
     TargetMetric,
     Tier,
     Unit,
     bundle_ids,
 )
-from projects.selectors import report_period_kind
+from projects.selectors import report_period_kind, targets_as_of
 from supervision.models import Alert, AlertLevel, DashboardSnapshot, EscalationLevel, Issue
 from tracker import periods
 
@@ -304,7 +303,7 @@ def _report_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
 
 def _unit_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
     """Targets and ledger issues belong to units, not projects."""
-    targets = Target.objects.filter(year=day.year)
+    targets = targets_as_of(day.year, day)  # a past day shows the targets as they stood
     issues = Issue.objects.overdue_on(day)
     if root is not None:
         targets = targets.filter(unit__path__startswith=root.path)

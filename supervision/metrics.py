@@ -33,12 +33,11 @@ from projects.models import (
     ReportTally,
     Stage,
     StageChange,
-    Target,
     TargetMetric,
     Unit,
     bundle_ids,
 )
-from projects.selectors import report_deadline, report_period_kind
+from projects.selectors import report_deadline, report_period_kind, targets_as_of
 from projects.tallies import report_figures
 from tracker import periods
 
@@ -305,17 +304,19 @@ class Facts:
 
     # --- targets and red cards --------------------------------------------------------------
 
-    def targets(self, year: int) -> dict[int, dict[str, Decimal]]:
-        """Per unit: ``<metric>:target`` and ``<metric>:actual`` for every target metric."""
+    def targets(self, as_of: dt.date) -> dict[int, dict[str, Decimal]]:
+        """Per unit: ``<metric>:target`` and ``<metric>:actual`` for every target metric of
+        the year of ``as_of``, as they stood at the end of that day (the targets' history), so a
+        period computed late is not judged on what was reported after it."""
 
         def compute() -> Figures:
             aggregates = {}
             for metric in TargetMetric.values:
                 aggregates[f"{metric}:target"] = Sum("target_value", filter=Q(metric=metric))
                 aggregates[f"{metric}:actual"] = Sum("actual_value", filter=Q(metric=metric))
-            return _grouped(Target.objects.filter(year=year), "unit_id", **aggregates)
+            return _grouped(targets_as_of(as_of.year, as_of), "unit_id", **aggregates)
 
-        return self.get(("targets", year), compute)
+        return self.get(("targets", as_of), compute)
 
     def red_cards(self, via: str) -> Figures:
         """Projects (not cancelled), those of them under a red card now, and those whose light
@@ -343,23 +344,26 @@ class Facts:
 
     # --- the supervision ledger -------------------------------------------------------------
 
-    def issues(self, year: int, as_of: dt.date) -> Figures:
-        """Per responsible unit: issues put on the ledger this year up to ``as_of`` (requests
-        not accepted are not the unit's), and how many of them were closed (销号) by then."""
+    def issues(self, as_of: dt.date) -> Figures:
+        """Per responsible unit: ledger issues due this year by ``as_of`` (their deadline falls
+        between 1 January and ``as_of``, or they were closed by then ahead of a later deadline or
+        without one), and how many of them were closed (销号) by their deadline. Requests not
+        accepted are not the unit's."""
         from supervision.models import Issue, IssueStatus
 
         def compute() -> Figures:
-            issues = Issue.objects.filter(raised_on__year=year, raised_on__lte=as_of).exclude(
-                status__in=[IssueStatus.PENDING, IssueStatus.DECLINED]
+            year_start = dt.date(as_of.year, 1, 1)
+            closed = Q(closed_at__date__gte=year_start, closed_at__date__lte=as_of)
+            early = closed & (Q(deadline__gt=as_of) | Q(deadline__isnull=True))
+            due = Issue.objects.filter(
+                Q(deadline__gte=year_start, deadline__lte=as_of) | early
+            ).exclude(status__in=[IssueStatus.PENDING, IssueStatus.DECLINED])
+            in_time = Q(closed_at__date__lte=as_of) & (
+                Q(deadline__isnull=True) | Q(closed_at__date__lte=F("deadline"))
             )
-            return _grouped(
-                issues,
-                "unit_id",
-                total=Count("pk"),
-                closed=Count("pk", filter=Q(closed_at__date__lte=as_of)),
-            )
+            return _grouped(due, "unit_id", due=Count("pk"), closed=Count("pk", filter=in_time))
 
-        return self.get(("issues", year, as_of), compute)
+        return self.get(("issues", as_of), compute)
 
     def inspection_scores(self, start: dt.date, end: dt.date, via: str) -> Figures:
         """Scores given to projects in inspections (观摩评比) held between ``start`` and ``end``:
@@ -562,7 +566,7 @@ def _timeliness(ctx: Context) -> Values:
 
 def _target_rate(metric: str) -> Callable[[Context], Values]:
     def compute(ctx: Context) -> Values:
-        totals = ctx.roll_up_units(ctx.facts.targets(ctx.period.end.year))
+        totals = ctx.roll_up_units(ctx.facts.targets(ctx.as_of))
         return {
             c: _pct(totals[c][f"{metric}:actual"], totals[c][f"{metric}:target"])
             for c in ctx.children
@@ -583,9 +587,9 @@ def _red_lights(ctx: Context) -> Values:
 
 
 def _issue_close_rate(ctx: Context) -> Values:
-    """问题销号率; a unit with no issue on the ledger has no value."""
-    totals = ctx.roll_up_units(ctx.facts.issues(ctx.period.end.year, ctx.as_of))
-    return {c: _pct(totals[c]["closed"], totals[c]["total"]) for c in ctx.children}
+    """问题销号率: closed in time ÷ due; a unit with no issue due has no value."""
+    totals = ctx.roll_up_units(ctx.facts.issues(ctx.as_of))
+    return {c: _pct(totals[c]["closed"], totals[c]["due"]) for c in ctx.children}
 
 
 def _inspection_score(ctx: Context) -> Values:
@@ -673,7 +677,10 @@ _METRICS = [
         "%",
         True,
         _issue_close_rate,
-        _("Issues closed (销号) ÷ issues put on the ledger this year, by the period end."),
+        _(
+            "Issues closed (销号) by their deadline ÷ issues due this year by the period end "
+            "(an issue closed ahead of its deadline counts at once)."
+        ),
     ),
     Metric(
         "inspection_score",

@@ -87,8 +87,9 @@ def competition_ranks(scores: dict[int, Decimal]) -> dict[int, int]:
 
 def marks(ranks: dict[int, int], top: int, bottom: int) -> tuple[set[int], set[int]]:
     """Units marked at the top (rank ≤ top) and the bottom (the last ``bottom`` places, ties
-    included); a unit is never both."""
-    if not ranks:
+    included); a unit is never both. When every unit shares one rank nothing separates them,
+    and nobody is marked (all on time, or nothing achieved by anyone yet)."""
+    if len(set(ranks.values())) < 2:
         return set(), set()
     tops = {unit for unit, rank in ranks.items() if rank <= top}
     n = len(ranks)

@@ -70,6 +70,9 @@ def test_top_and_bottom_marks_include_ties_and_never_overlap():
     assert rankings.marks(ranks, 2, 2) == ({1, 2}, {4, 5, 6})
     assert rankings.marks({1: 1, 2: 2}, 3, 3) == ({1, 2}, set())
     assert rankings.marks({}, 3, 3) == (set(), set())
+    # Everybody level (all reported on time): nobody at the top or the bottom.
+    assert rankings.marks({1: 1, 2: 1, 3: 1}, 3, 3) == (set(), set())
+    assert rankings.marks({1: 1}, 3, 3) == (set(), set())
 
 
 @pytest.mark.parametrize(
@@ -264,17 +267,32 @@ def test_start_rate_and_targets(county_world, today, unit_a, unit_b, reporter_a,
                 changed_on=dt.date.fromisoformat(begun),
                 actor=reporter_a,
             )
-    target = services.target_set(
-        actor=supervisor, unit=unit_a, year=2026, metric="funding", target_value=Decimal(400)
-    )
-    services.target_record_actual(target=target, actual_value=Decimal(100), actor=reporter_a)
-    services.target_set(
-        actor=supervisor, unit=unit_b, year=2026, metric="funding", target_value=Decimal(100)
-    )
+    with at("2026-02-10"):
+        target = services.target_set(
+            actor=supervisor, unit=unit_a, year=2026, metric="funding", target_value=Decimal(400)
+        )
+        services.target_set(
+            actor=supervisor, unit=unit_b, year=2026, metric="funding", target_value=Decimal(100)
+        )
+    with at("2026-10-31", 23):  # the last hour of October (Asia/Shanghai)
+        target = services.target_record_actual(
+            target=target, actual_value=Decimal(100), actor=reporter_a
+        )
+    with at("2026-11-02"):  # reported after October: it counts from November on
+        services.target_record_actual(target=target, actual_value=Decimal(300), actor=reporter_a)
     rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-10")))
     assert rows["交通运输局"].values == {"start_rate": "50.00", "target_funding": "25.00"}
     # 水利局 has no project due to start (no value) and has not broken zero on its target.
     assert rows["水利局"].values == {"start_rate": None, "target_funding": "0.00"}
+    november = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-11")))
+    assert november["交通运输局"].values["target_funding"] == "75.00"
+    # In September the targets were set but nothing was achieved; in January there were none.
+    september = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-09")))
+    assert september["交通运输局"].values["target_funding"] == "0.00"
+    scheme.starts_on = dt.date(2026, 1, 1)
+    scheme.save()
+    january = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-01")))
+    assert january["交通运输局"].values["target_funding"] is None
     # Before 1 September only 甲 was due to start.
     scheme.cadence = "quarter"
     scheme.save()
@@ -546,9 +564,9 @@ def test_red_lights_from_the_alert_scan_count_against_a_unit(county_world, today
     assert rows["教育局"].values == {"red_lights": None}  # no project
 
 
-def test_issue_close_rate_counts_the_ledger_as_of_the_period_end(
-    county_world, today, supervisor, reporter_a
-):
+def test_issue_close_rate_is_closed_in_time_over_due(county_world, today, supervisor):
+    """问题销号率 = issues closed by their deadline ÷ issues due, as of the period end (or today
+    while the period is open); closing ahead of the deadline counts at once."""
     from supervision import services as ledger
     from supervision.models import Issue
 
@@ -557,8 +575,8 @@ def test_issue_close_rate_counts_the_ledger_as_of_the_period_end(
     SchemeMetric.objects.create(scheme=scheme, metric="issue_close_rate", weight=1)
     unit_a, unit_b = county_world["a"], county_world["b"]
 
-    def raise_(unit, title):
-        return ledger.issue_raise(
+    def issue(unit, title, deadline, closed=None, status=None):
+        raised = ledger.issue_raise(
             actor=supervisor,
             title=title,
             source="upper",
@@ -566,23 +584,32 @@ def test_issue_close_rate_counts_the_ledger_as_of_the_period_end(
             unit=unit,
             deadline=today + dt.timedelta(days=5),
         )
+        changes = {"deadline": dt.date.fromisoformat(deadline), "raised_on": dt.date(2026, 9, 1)}
+        if closed:  # 07:30 in the county, still the day before in UTC
+            moment = dt.datetime.fromisoformat(closed).replace(hour=7, minute=30, tzinfo=TZ)
+            changes.update(status="closed", closed_at=moment)
+        if status:
+            changes["status"] = status
+        Issue.objects.filter(pk=raised.pk).update(**changes)
 
-    closed = raise_(unit_a, "已销号")
-    ledger.issue_mark_rectified(issue=closed, actor=reporter_a, text="已整改")
-    ledger.issue_close(issue=closed, actor=supervisor)
-    raise_(unit_a, "整改中")
-    raise_(unit_b, "未整改")
-    # Closed after the period being judged: not closed yet for that period.
-    late = raise_(unit_b, "下月销号")
-    Issue.objects.filter(pk=late.pk).update(
-        status="closed", closed_at=dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
-    )
-    Issue.objects.update(raised_on=dt.date(2026, 10, 20))
+    issue(unit_a, "按期销号", "2026-11-10", closed="2026-11-10")
+    issue(unit_a, "逾期销号", "2026-11-10", closed="2026-11-11")  # a day late in the county
+    issue(unit_a, "提前销号", "2026-12-20", closed="2026-11-18")
+    issue(unit_a, "未到期", "2026-12-20")  # not due yet: not counted
+    issue(unit_a, "未受理", "2026-11-01", status="pending")  # not accepted: not the unit's
+    issue(unit_b, "逾期未改", "2026-11-01")
+    issue(unit_b, "十二月才销号", "2026-11-05", closed="2026-12-02")
+    issue(unit_b, "十月逾期销号", "2026-10-15", closed="2026-10-20")
+    # November is open on 21 November: judged as of today.
     rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-11")))
-    assert rows["交通运输局"].values == {"issue_close_rate": "50.00"}
-    assert rows["水利局"].values == {"issue_close_rate": "0.00"}
-    assert rows["教育局"].values == {"issue_close_rate": None}  # nothing on the ledger
+    assert rows["交通运输局"].values == {"issue_close_rate": "66.67"}  # 2 of 3
+    assert rows["水利局"].values == {"issue_close_rate": "0.00"}  # 0 of 3
+    assert rows["教育局"].values == {"issue_close_rate": None}  # nothing due
     assert rows["交通运输局"].rank == 1 and rows["水利局"].rank == 2
+    # October: only the issue due on 15 October was due, closed five days late.
+    rows = entries(rankings.ranking_compute(scheme=scheme, period=P("2026-10")))
+    assert rows["交通运输局"].values == {"issue_close_rate": None}
+    assert rows["水利局"].values == {"issue_close_rate": "0.00"}
 
 
 def test_inspection_score_averages_the_periods_appraisals(county_world, today, supervisor):

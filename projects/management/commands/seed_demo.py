@@ -29,7 +29,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Min, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -53,6 +53,7 @@ from projects.models import (
     Stage,
     StageChange,
     Tag,
+    Target,
     TargetMetric,
     Tier,
     Unit,
@@ -489,6 +490,11 @@ def moment(rng: random.Random, day: dt.date) -> dt.datetime:
     """A believable office-hours moment of ``day``, in the current time zone."""
     clock = dt.time(rng.randint(8, 20), rng.randint(0, 59), rng.randint(0, 59))
     return dt.datetime.combine(day, clock, tzinfo=timezone.get_current_timezone())
+
+
+def at_time(day: dt.date, hour: int) -> dt.datetime:
+    """``day`` at ``hour`` o'clock, in the current time zone."""
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_current_timezone())
 
 
 def overlap_days(a_start: dt.date, a_end: dt.date, b_start: dt.date, b_end: dt.date) -> int:
@@ -1599,32 +1605,38 @@ def unit_targets(ctx: Context) -> list[tuple[Unit, str]]:
     return wanted
 
 
-def achieved(ctx: Context, unit: Unit, metric: str) -> Decimal:
-    """What the unit has achieved this year, derived from the data just loaded."""
+def achievements(ctx: Context, unit: Unit, metric: str) -> list[tuple[dt.date, Decimal]]:
+    """What the unit achieved this year, as dated steps derived from the data just loaded: the
+    day each step became known and how much it added."""
     year_start = dt.date(ctx.year, 1, 1)
     mine = Project.objects.filter(Q(lead_unit=unit) | Q(township=unit), subprojects__isnull=True)
     if metric == TargetMetric.FUNDING:
-        total = unit.funding_applications.filter(
+        rows = unit.funding_applications.filter(
             year=ctx.year, status__in=[ApplicationStatus.APPROVED, ApplicationStatus.ARRIVED]
-        ).aggregate(s=Sum("approved"))["s"]
-        return total or Decimal(0)
+        ).values_list("approved_on", "applied_on", "approved")
+        return [(approved or applied or ctx.today, amount) for approved, applied, amount in rows]
     if metric in (TargetMetric.FIXED_ASSET, TargetMetric.ATTRACTION_ARRIVED):
         if metric == TargetMetric.ATTRACTION_ARRIVED:
             mine = mine.filter(source=Source.ATTRACTION)
-        total = (
+        rows = (
             ProgressReport.objects.counted()
             .filter(project__in=mine, period_start__gte=year_start)
-            .aggregate(s=Sum("investment"))["s"]
+            .values_list("first_submitted_at", "deadline", "investment")
         )
-        return total or Decimal(0)
+        return [
+            (timezone.localdate(sent) if sent else deadline, amount)
+            for sent, deadline, amount in rows
+        ]
     to_stage = UC if metric == TargetMetric.PROJECTS_STARTED else Stage.SIGNED
-    changes = StageChange.objects.filter(
-        project__in=mine, to_stage=to_stage, changed_on__gte=year_start
+    firsts = (
+        StageChange.objects.filter(project__in=mine, to_stage=to_stage, changed_on__gte=year_start)
+        .values("project_id")
+        .annotate(first=Min("changed_on"), investment=Min("project__total_investment"))
+        .values_list("first", "investment")
     )
     if metric == TargetMetric.ATTRACTION_SIGNED:
-        signed = Project.objects.filter(pk__in=changes.values("project_id"))
-        return signed.aggregate(s=Sum("total_investment"))["s"] or Decimal(0)
-    return Decimal(changes.values("project_id").distinct().count())
+        return [(first, investment or Decimal(0)) for first, investment in firsts]
+    return [(first, Decimal(1)) for first, _investment in firsts]
 
 
 TARGET_DEFAULTS = {  # a target for a unit that has achieved nothing yet
@@ -1638,10 +1650,21 @@ TARGET_DEFAULTS = {  # a target for a unit that has achieved nothing yet
 
 
 def write_targets(ctx: Context) -> None:
+    """The year's targets, issued in January, with what each unit reported against them every
+    half month since (back-dated history, so a past period's ranking and a past day's dashboard
+    read the figures of their day)."""
     rng = ctx.rng
     elapsed = periods.elapsed_share_of_year(ctx.today)
+    issued = at_time(min(dt.date(ctx.year, 1, 10), ctx.today), 9)
+    checkpoints = [
+        p.end
+        for p in periods.iter_between(periods.PeriodKind.HALF_MONTH, issued.date(), ctx.today)
+        if p.end < ctx.today
+    ]
+    history = Target.history.model
     for unit, metric in unit_targets(ctx):
-        actual = achieved(ctx, unit, metric).quantize(Decimal("0.01"))  # SQLite sums drift
+        steps = achievements(ctx, unit, metric)
+        actual = sum((amount for _day, amount in steps), Decimal(0)).quantize(Decimal("0.01"))
         counting = metric in (TargetMetric.PROJECTS_STARTED, TargetMetric.PROJECTS_SIGNED)
         if actual > 0:
             goal = float(actual) / (elapsed * rng.uniform(0.75, 1.25))
@@ -1656,10 +1679,38 @@ def write_targets(ctx: Context) -> None:
             target_value=value,
             note="按县委县政府年度目标任务分解文件下达",
         )
-        if actual > 0:
-            services.target_record_actual(
-                target=target, actual_value=actual, actor=ctx.reporter(unit)
-            )
+        history.objects.filter(id=target.pk).update(history_date=issued)
+        if actual == 0:
+            continue
+        # What the unit had reported by each half-month's end, oldest first (the history's
+        # order is its ids' order), then today's figure through the service.
+        reporter = ctx.reporter(unit)
+        so_far, rows = Decimal(0), []
+        for day in checkpoints:
+            known = sum((a for d, a in steps if d <= day), Decimal(0)).quantize(Decimal("0.01"))
+            if known != so_far:
+                so_far = known
+                rows.append(
+                    history(
+                        id=target.pk,
+                        unit_id=unit.pk,
+                        year=target.year,
+                        metric=metric,
+                        target_value=target.target_value,
+                        actual_value=known,
+                        note=target.note,
+                        version=target.version,
+                        updated_at=at_time(day, 17),
+                        history_date=at_time(day, 17),
+                        history_type="~",
+                        history_user=reporter,
+                    )
+                )
+        history.objects.bulk_create(rows)
+        services.target_record_actual(target=target, actual_value=actual, actor=reporter)
+        history.objects.filter(id=target.pk, history_date__gt=at_time(ctx.today, 8)).update(
+            history_date=at_time(ctx.today, 8)  # seeding a past day: not after that day
+        )
 
 
 # ---------------------------------------------------------------------------------------------
