@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -309,36 +311,65 @@ def ranking_compute(
     return snapshot
 
 
-@transaction.atomic
+RANKING_CHANGED = "ranking_changed"
+
+
 def ranking_publish(
     *,
     snapshot: RankingSnapshot,
     actor,
     today: dt.date | None = None,
     commentary: str | None = None,
+    fingerprint: str | None = None,
 ):
     """Freeze a draft for good: a supervisor of the ranked unit's level decides. With
-    ``commentary``, the bulletin's 点评 is saved first, in the same transaction."""
+    ``commentary``, the bulletin's 点评 is saved first, in the same transaction.
+
+    ``fingerprint`` is the draft's fingerprint as the supervisor saw it: when the draft has been
+    recomputed since (the daily job, another supervisor, or here because it was computed while
+    its period was open), publishing is refused (code ``ranking_changed``) so that nobody
+    publishes figures they have not seen. The recomputation itself stays.
+    """
     today = today or timezone.localdate()
+    snapshot = RankingSnapshot.objects.select_related("scheme__parent_unit").get(pk=snapshot.pk)
+    if not selectors.can_supervise(actor, snapshot.scheme.parent_unit):
+        raise PermissionDenied(_("Only a supervisor may publish a ranking."))
+    if snapshot.is_provisional and not snapshot.is_published and snapshot.period_end < today:
+        # Computed while the period was open: bring it up to date before freezing it.
+        ranking_compute(scheme=snapshot.scheme, period=snapshot.period, today=today)
+    return _publish(
+        snapshot=snapshot,
+        actor=actor,
+        today=today,
+        commentary=commentary,
+        fingerprint=fingerprint,
+    )
+
+
+@transaction.atomic
+def _publish(*, snapshot, actor, today, commentary, fingerprint) -> RankingSnapshot:
     snapshot = (
         RankingSnapshot.objects.select_for_update()
         .select_related("scheme__parent_unit")
         .get(pk=snapshot.pk)
     )
-    if not selectors.can_supervise(actor, snapshot.scheme.parent_unit):
-        raise PermissionDenied(_("Only a supervisor may publish a ranking."))
     if snapshot.is_published:
         raise ValidationError(_("This ranking has already been published."))
     if snapshot.period_end >= today:
         raise ValidationError(_("The period is still open: publish it after it ends."))
+    if fingerprint is not None and fingerprint != snapshot.fingerprint:
+        raise ValidationError(
+            _(
+                "The ranking was recomputed with newer figures after you opened it (computed "
+                "%(when)s). Check it again, then publish."
+            )
+            % {"when": timezone.localtime(snapshot.computed_at).strftime("%Y-%m-%d %H:%M")},
+            code=RANKING_CHANGED,
+        )
     if commentary is not None:
         snapshot.commentary = ranking_set_commentary(
             snapshot=snapshot, commentary=commentary, actor=actor
         ).commentary
-    if snapshot.is_provisional:
-        # Computed while the period was open: bring it up to date before freezing it.
-        ranking_compute(scheme=snapshot.scheme, period=snapshot.period, today=today)
-        snapshot.refresh_from_db()
     snapshot.status = SnapshotStatus.PUBLISHED
     snapshot.published_at = timezone.now()
     snapshot.published_by = actor
@@ -349,6 +380,21 @@ def ranking_publish(
     )
     notifications.notify_ranking_published(snapshot, actor=actor)
     return snapshot
+
+
+def ranking_recompute(
+    *, snapshot: RankingSnapshot, actor, today: dt.date | None = None
+) -> tuple[RankingSnapshot, bool]:
+    """A supervisor brings a draft up to date now rather than at the next daily run. Returns
+    the snapshot and whether anything changed. A published ranking is never recomputed."""
+    snapshot = RankingSnapshot.objects.select_related("scheme__parent_unit").get(pk=snapshot.pk)
+    if not selectors.can_supervise(actor, snapshot.scheme.parent_unit):
+        raise PermissionDenied(_("Only a supervisor may recompute a ranking."))
+    if snapshot.is_published:
+        raise ValidationError(_("This ranking has been published: it never changes."))
+    before = snapshot.fingerprint
+    snapshot = ranking_compute(scheme=snapshot.scheme, period=snapshot.period, today=today)
+    return snapshot, snapshot.fingerprint != before
 
 
 @transaction.atomic
@@ -381,17 +427,27 @@ def ranking_set_commentary(*, snapshot: RankingSnapshot, commentary: str, actor)
 def due_periods(
     scheme: RankingScheme, today: dt.date
 ) -> tuple[list[periods.Period], periods.Period]:
-    """Closed periods since ``starts_on`` without a final snapshot, and the open period.
+    """Closed periods since ``starts_on`` to compute, and the open period.
 
-    A snapshot computed while its period was open (provisional) is due again once it closes.
+    A closed period is computed when it has no final snapshot (a snapshot computed while the
+    period was open is provisional, so it is due again once the period closes), and again every
+    day while its draft is unpublished and the period ended less than
+    ``TRACKER_RANKING_REFRESH_DAYS`` ago: reports of the period arrive up to their deadline
+    after it, and corrections later, and the draft a supervisor reviews should show them.
+    Recomputing writes nothing when nothing changed.
     """
     current = periods.containing(scheme.cadence, today)
     if scheme.starts_on > current.end:
         return [], current
-    final = set(scheme.snapshots.filter(is_provisional=False).values_list("period_key", flat=True))
+    refresh_from = today - dt.timedelta(days=settings.TRACKER_RANKING_REFRESH_DAYS)
+    settled = set(
+        scheme.snapshots.filter(is_provisional=False)
+        .filter(Q(status=SnapshotStatus.PUBLISHED) | Q(period_end__lt=refresh_from))
+        .values_list("period_key", flat=True)
+    )
     closed = [
         p
         for p in periods.iter_between(scheme.cadence, scheme.starts_on, today)
-        if p.end < today and p.key not in final
+        if p.end < today and p.key not in settled
     ]
     return closed, current

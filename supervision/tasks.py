@@ -26,7 +26,8 @@ def compute_ranking(scheme_id: int, period_key: str, today: str | None = None) -
 @shared_task(bind=True, acks_late=True)
 def compute_due_rankings(self, today: str | None = None) -> int:
     """The daily job: every closed period without a final snapshot (catching up after downtime),
-    and the open period as a provisional draft, for every active scheme. Returns how many
+    the unpublished drafts of recent periods (late reports and corrections), and the open period
+    as a provisional draft, for every active scheme (``rankings.due_periods``). Returns how many
     computations it queued."""
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     # The computations go to the queue this job came from (a worker serving a queue of its own

@@ -7,6 +7,7 @@ urlpatterns = [
     path("rankings/", views.ranking_index, name="ranking_index"),
     path("rankings/<int:pk>/", views.ranking_detail, name="ranking_detail"),
     path("rankings/<int:pk>/publish/", views.ranking_publish, name="ranking_publish"),
+    path("rankings/<int:pk>/recompute/", views.ranking_recompute, name="ranking_recompute"),
     path("notifications/", notification_views.notification_inbox, name="notification_inbox"),
     path(
         "notifications/preferences/",

@@ -127,7 +127,8 @@ def ranking_detail_page(
     for other in others:
         other["label"] = RankingSnapshot(period_key=other["period_key"]).period_label
     supervises = not snapshot.is_published and selectors.can_publish(request.user, snapshot)
-    can_publish = supervises and snapshot.period_end < timezone.localdate()
+    closed = snapshot.period_end < timezone.localdate()
+    can_publish = supervises and closed
     if supervises and commentary_form is None:
         commentary_form = CommentaryForm(initial={"commentary": snapshot.commentary})
     # Published periods up to this one; a draft's page shows the history that led to it.
@@ -142,6 +143,9 @@ def ranking_detail_page(
             "columns": columns,
             "others": others,
             "can_publish": can_publish,
+            "can_recompute": supervises,
+            # computed while the period was open, which has closed since
+            "outdated": snapshot.is_provisional and closed,
             "commentary_form": commentary_form if supervises else None,
             "ranked": sum(1 for e in entries if e.rank is not None),
             "history": history,
@@ -149,6 +153,17 @@ def ranking_detail_page(
         },
         status=status,
     )
+
+
+def _keep_commentary(request: HttpRequest, snapshot: RankingSnapshot, commentary: str) -> None:
+    """Save what the supervisor typed when the action it came with was refused, so that it is
+    still in the form after the redirect."""
+    try:
+        rankings.ranking_set_commentary(
+            snapshot=snapshot, commentary=commentary, actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
 
 
 @login_required
@@ -162,14 +177,44 @@ def ranking_publish(request: HttpRequest, pk: int) -> HttpResponse:
             return ranking_detail_page(request, snapshot, commentary_form=form, status=400)
         commentary = form.cleaned_data["commentary"]
     try:
-        rankings.ranking_publish(snapshot=snapshot, actor=request.user, commentary=commentary)
+        rankings.ranking_publish(
+            snapshot=snapshot,
+            actor=request.user,
+            commentary=commentary,
+            fingerprint=request.POST.get("fingerprint") or None,
+        )
     except ValidationError as exc:
+        if commentary is not None:
+            _keep_commentary(request, snapshot, commentary)
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
             request,
             _("Published %(ranking)s. It will not change again.") % {"ranking": snapshot},
         )
+    return redirect("ranking_detail", pk=snapshot.pk)
+
+
+@login_required
+@require_POST
+def ranking_recompute(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor recomputes a draft now (the daily job does it every night)."""
+    snapshot = _snapshot_for(request, pk)
+    if "commentary" in request.POST:  # the button sits in the commentary form: keep the text
+        form = CommentaryForm(request.POST)
+        if not form.is_valid():
+            return ranking_detail_page(request, snapshot, commentary_form=form, status=400)
+        if form.cleaned_data["commentary"] != snapshot.commentary:
+            _keep_commentary(request, snapshot, form.cleaned_data["commentary"])
+    try:
+        snapshot, changed = rankings.ranking_recompute(snapshot=snapshot, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if changed:
+            messages.success(request, _("Recomputed with the latest figures."))
+        else:
+            messages.info(request, _("Recomputed: nothing has changed."))
     return redirect("ranking_detail", pk=snapshot.pk)
 
 

@@ -127,6 +127,88 @@ def test_supervisor_publishes_a_closed_draft_from_the_page(client, board, superv
     assert "已发布" in response.content.decode()
 
 
+def test_supervisor_recomputes_a_draft_and_keeps_the_commentary(
+    client, board, supervisor, project_b, reporter_b
+):
+    """A late correction shows in the draft when the supervisor asks for it; what was typed in
+    the commentary box is saved on the way."""
+    draft = board["closed_draft"]  # September: 0 % for both, computed before any correction
+    september = periods.parse("2026-09")
+    services.report_submit(
+        report=services.report_save(
+            project=project_b, period=september, actor=reporter_b, investment=300
+        ),
+        actor=reporter_b,
+    )
+    client.force_login(supervisor)
+    url = f"/rankings/{draft.pk}/"
+    html = client.get(url).content.decode()
+    assert "立即重新计算" in html
+    response = client.post(
+        f"{url}recompute/", {"commentary": "水利局进度加快。", "fingerprint": "x"}, follow=True
+    )
+    html = response.content.decode()
+    assert "已按最新数据重新计算" in html
+    draft.refresh_from_db()
+    assert draft.commentary == "水利局进度加快。"
+    water = draft.entries.get(unit__name="水利局")
+    assert water.values["investment_rate"] == "30.00"  # 300 ÷ 1000 by the end of September
+    assert water.rank == 1
+    # Nothing new: said so, nothing written.
+    before = (draft.fingerprint, draft.computed_at)
+    response = client.post(f"{url}recompute/", follow=True)
+    assert "没有变化" in response.content.decode()
+    draft.refresh_from_db()
+    assert (draft.fingerprint, draft.computed_at) == before
+
+
+@pytest.mark.parametrize("persona", ["reporter_a", "leader", "head_a"])
+def test_only_supervisors_recompute(client, request, board, persona):
+    client.force_login(request.getfixturevalue(persona))
+    draft = board["closed_draft"]
+    assert client.post(f"/rankings/{draft.pk}/recompute/").status_code == 404
+    client.force_login(request.getfixturevalue("supervisor"))
+    published = board["published"]
+    response = client.post(f"/rankings/{published.pk}/recompute/", follow=True)
+    assert "已发布" in response.content.decode()
+    assert RankingSnapshot.objects.get(pk=published.pk).computed_at == published.computed_at
+
+
+def test_a_draft_recomputed_after_it_was_opened_is_not_published_unseen(
+    client, board, supervisor, project_b, reporter_b
+):
+    """The supervisor opened the draft, then it was recomputed with a correction (the nightly
+    job, or a colleague): publishing the page they saw is refused, with their commentary kept;
+    publishing again from the refreshed page works."""
+    draft = board["closed_draft"]
+    client.force_login(supervisor)
+    url = f"/rankings/{draft.pk}/"
+    client.get(url)
+    seen = draft.fingerprint
+    services.report_submit(
+        report=services.report_save(
+            project=project_b, period=periods.parse("2026-09"), actor=reporter_b, investment=300
+        ),
+        actor=reporter_b,
+    )
+    rankings.ranking_compute(scheme=board["scheme"], period=draft.period)
+    response = client.post(
+        f"{url}publish/", {"commentary": "请各单位对照整改。", "fingerprint": seen}, follow=True
+    )
+    html = response.content.decode()
+    assert "重新计算" in html and "请各单位对照整改。" in html
+    draft.refresh_from_db()
+    assert (draft.status, draft.commentary) == ("draft", "请各单位对照整改。")
+    response = client.post(
+        f"{url}publish/",
+        {"commentary": draft.commentary, "fingerprint": draft.fingerprint},
+        follow=True,
+    )
+    draft.refresh_from_db()
+    assert (draft.status, draft.published_by) == ("published", supervisor)
+    assert draft.entries.get(unit__name="水利局").values["investment_rate"] == "30.00"
+
+
 def test_open_period_cannot_be_published_from_the_page(client, board, supervisor):
     client.force_login(supervisor)
     url = f"/rankings/{board['draft'].pk}/"

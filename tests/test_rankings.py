@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models import F
 
 from projects import services
 from projects.models import Project, Role, Stage
@@ -402,8 +403,9 @@ def test_daily_job_catches_up_after_missed_days(county_world, eager_celery):
         assert compute_due_rankings.apply(kwargs={"today": "2026-09-15"}).get() == 3
     snaps = dict(RankingSnapshot.objects.values_list("period_key", "is_provisional"))
     assert snaps == {"2026-07": False, "2026-08": False, "2026-09": True}
-    # The job did not run for two months; the next run fills the gap.
-    assert compute_due_rankings.apply(kwargs={"today": "2026-11-21"}).get() == 3
+    # The job did not run for two months; the next run fills the gap. July's draft ended more
+    # than TRACKER_RANKING_REFRESH_DAYS (92) ago and is left as it is; August's is refreshed.
+    assert compute_due_rankings.apply(kwargs={"today": "2026-11-21"}).get() == 4
     snaps = dict(RankingSnapshot.objects.values_list("period_key", "is_provisional"))
     assert snaps == {
         "2026-07": False,
@@ -413,11 +415,76 @@ def test_daily_job_catches_up_after_missed_days(county_world, eager_celery):
         "2026-11": True,  # the open month, for leaders to watch
     }
     before = snapshot_rows()
-    assert (
-        compute_due_rankings.apply(kwargs={"today": "2026-11-21"}).get() == 1
-    )  # only the open one
+    # Run again: the recent drafts and the open month are recomputed, and nothing changes.
+    assert compute_due_rankings.apply(kwargs={"today": "2026-11-21"}).get() == 4
     assert snapshot_rows() == before
     assert RankingEntry.objects.filter(snapshot__scheme=scheme).count() == 5 * 3
+    # Published rankings are never recomputed: only the open month is left to compute.
+    RankingSnapshot.objects.exclude(period_key="2026-11").update(
+        status="published", published_at=F("computed_at")
+    )
+    assert compute_due_rankings.apply(kwargs={"today": "2026-11-21"}).get() == 1
+
+
+def test_a_closed_draft_follows_late_reports_until_published(
+    county_world, eager_celery, supervisor, reporter_b
+):
+    """October's draft is first computed on 1 November, before October's reports are due (5
+    November); the nightly refresh brings later corrections in, and publishing stops it."""
+    from supervision.tasks import compute_due_rankings
+
+    water = county_world["b"].led_projects.get()
+    october = P("2026-10")
+    with at("2026-11-01", 1):
+        compute_due_rankings.apply(kwargs={"today": "2026-11-01"}).get()
+    draft = RankingSnapshot.objects.get(period_key="2026-10")
+    assert not draft.is_provisional
+    assert entries(draft)["水利局"].values["investment_rate"] == "10.00"  # 100 ÷ 1000
+    computed_at = draft.computed_at
+    # The water bureau's October report (100, sent 4 November) is corrected on 9 November.
+    with at("2026-11-09"):
+        report = water.reports.get(period_start=october.start)
+        services.report_return(report=report, actor=supervisor, reason="数据有误")
+        services.report_save(
+            project=water, period=october, actor=reporter_b, investment=Decimal(500)
+        )
+        report = water.reports.get(period_start=october.start)
+        services.report_submit(report=report, actor=reporter_b)
+    with at("2026-11-10", 1):
+        compute_due_rankings.apply(kwargs={"today": "2026-11-10"}).get()
+    draft.refresh_from_db()
+    assert entries(draft)["水利局"].values["investment_rate"] == "50.00"  # 500 ÷ 1000
+    assert draft.computed_at > computed_at
+    with at("2026-11-12"):
+        rankings.ranking_publish(snapshot=draft, actor=supervisor)
+    frozen = snapshot_rows()
+    # A later correction leaves the published October as it was (November's draft moves).
+    with at("2026-11-13"):
+        services.report_return(
+            report=water.reports.get(period_start=october.start),
+            actor=supervisor,
+            reason="再次核对",
+        )
+    with at("2026-11-14", 1):
+        compute_due_rankings.apply(kwargs={"today": "2026-11-14"}).get()
+    draft.refresh_from_db()
+    assert entries(draft)["水利局"].values["investment_rate"] == "50.00"
+    assert [row for row in snapshot_rows()[1] if row[1] == draft.pk] == [
+        row for row in frozen[1] if row[1] == draft.pk
+    ]
+
+
+def test_the_refresh_window_is_a_setting(county_world, settings):
+    scheme = county_world["scheme"]  # starts on 1 July
+    rankings.ranking_compute(scheme=scheme, period=P("2026-07"), today=dt.date(2026, 8, 2))
+    settings.TRACKER_RANKING_REFRESH_DAYS = 0
+    closed, current = rankings.due_periods(scheme, dt.date(2026, 8, 2))
+    assert ([p.key for p in closed], current.key) == ([], "2026-08")
+    settings.TRACKER_RANKING_REFRESH_DAYS = 5
+    closed, current = rankings.due_periods(scheme, dt.date(2026, 8, 2))
+    assert [p.key for p in closed] == ["2026-07"]
+    closed, current = rankings.due_periods(scheme, dt.date(2026, 8, 6))
+    assert [p.key for p in closed] == []
 
 
 def test_publishing_freezes_the_snapshot(county_world, today, supervisor, reporter_a, leader):

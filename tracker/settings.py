@@ -239,6 +239,10 @@ TRACKER_REPORT_CADENCE = env_choice(
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
 
+# A ranking draft of a closed period is recomputed by the daily job until it is published, for
+# this many days after its period ends (reports and corrections arrive after a period closes).
+TRACKER_RANKING_REFRESH_DAYS = env_int("TRACKER_RANKING_REFRESH_DAYS", 92, minimum=0)
+
 # The site's address as people reach it: links in e-mails and group-robot messages are absolute.
 TRACKER_SITE_URL = env_url("TRACKER_SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000"
 

@@ -17,7 +17,8 @@ from tracker import periods
 class Command(BaseCommand):
     help = (
         "Compute ranking snapshots, as the daily job does: every closed period without a final "
-        "snapshot and the open period (provisional). Published snapshots never change."
+        "snapshot, the unpublished drafts of the last TRACKER_RANKING_REFRESH_DAYS days, and "
+        "the open period (provisional). Published snapshots never change."
     )
 
     def add_arguments(self, parser) -> None:
