@@ -31,7 +31,7 @@ from projects.models import Project, ReportTally, Unit
 from supervision import rankings
 from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
-from supervision.models import RankingScheme, SchemeMetric
+from supervision.models import Issue, RankingScheme, SchemeMetric
 from tracker import periods
 
 FULL = {"units": 2000, "projects": 50_000, "milestones_per_project": 10, "months": 36}
@@ -39,6 +39,10 @@ PERIOD_END = dt.date(2026, 9, 30)
 TODAY = dt.date(2026, 11, 21)
 TABLES = [
     "projects_reporttally",
+    "supervision_inspectionscore",
+    "supervision_inspection",
+    "supervision_issue",
+    "projects_historicaltarget",
     "supervision_rankingentry",
     "supervision_rankingsnapshot",
     "supervision_rankingexemption",
@@ -179,10 +183,12 @@ class Province:
         self.rows.append((pk, parent, name, kind, path, depth))
 
 
-def load(scale: float, seed: int = 20261121) -> dict[str, int]:
+def load(scale: float, rows: float | None = None, seed: int = 20261121) -> dict[str, int]:
+    """Units at ``scale`` of the full size; projects (and with them milestones and reports) at
+    ``rows`` of it, ``scale`` when not given."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     units = max(60, int(FULL["units"] * scale))
-    projects = int(FULL["projects"] * scale)
+    projects = int(FULL["projects"] * (scale if rows is None else rows))
     province = Province(units)
     counts: dict[str, int] = {}
     with connection.cursor() as cursor:
@@ -426,9 +432,17 @@ def load(scale: float, seed: int = 20261121) -> dict[str, int]:
         reports(),
     )
     metrics = ["funding", "attraction_signed", "attraction_arrived"]
+    targets = [
+        (pk, unit, metric, rng.randint(1000, 50000), rng.randint(0, 40000))
+        for pk, (unit, metric) in enumerate(
+            ((unit, metric) for unit, _township in province.leaves for metric in metrics),
+            start=1,
+        )
+    ]
     counts["targets"] = _copy(
         "projects_target",
         [
+            "id",
             "year",
             "metric",
             "target_value",
@@ -439,20 +453,38 @@ def load(scale: float, seed: int = 20261121) -> dict[str, int]:
             "version",
         ],
         (
-            (
-                "2026",
-                metric,
-                f"{rng.randint(1000, 50000)}.00",
-                f"{rng.randint(0, 40000)}.00",
-                "",
-                NOW,
-                str(unit),
-                "1",
-            )
-            for unit, _township in province.leaves
-            for metric in metrics
+            (str(pk), "2026", metric, f"{goal}.00", f"{actual}.00", "", NOW, str(unit), "1")
+            for pk, unit, metric, goal, actual in targets
         ),
     )
+
+    def target_history():
+        """Issued on 10 January, then what the unit had achieved at every month's end: the
+        rankings read the targets as they stood at the period's end."""
+        for pk, unit, metric, goal, actual in targets:
+            common = (str(pk), "2026", metric, f"{goal}.00")
+            yield (*common, "0.00", "2026-01-10 09:00:00+08", "+", str(unit))
+            for month in range(1, 11):
+                day = periods.parse(f"2026-{month:02d}").end
+                so_far = actual * month // 10
+                yield (*common, f"{so_far}.00", f"{day} 17:00:00+08", "~", str(unit))
+
+    counts["target history"] = _copy(
+        "projects_historicaltarget",
+        [
+            "id",
+            "year",
+            "metric",
+            "target_value",
+            "actual_value",
+            "updated_at",
+            "history_date",
+            "history_type",
+            "unit_id",
+        ],
+        ((*row[:5], row[5], row[5], *row[6:]) for row in target_history()),
+    )
+    counts.update(load_supervision(rng, province, plan))
     with connection.cursor() as cursor:
         for table in ("projects_unit", "projects_project"):
             sql = (
@@ -462,6 +494,128 @@ def load(scale: float, seed: int = 20261121) -> dict[str, int]:
             cursor.execute(sql)
         cursor.execute("ANALYZE")
     counts["_province"] = province.province
+    return counts
+
+
+def load_supervision(rng: random.Random, province: Province, plan: list[tuple]) -> dict[str, int]:
+    """The supervision ledger and on-site appraisals the rankings also read: ten issues per
+    unit over the year (most closed, some late, some still open or not yet accepted), and a
+    monthly appraisal per city scoring 30 projects."""
+    counts: dict[str, int] = {}
+    categories = [v for v, _label in Issue._meta.get_field("category").choices]
+
+    def issues():
+        for unit, _township in province.leaves:
+            for n in range(10):
+                raised = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(0, 300))
+                deadline = raised + dt.timedelta(days=rng.randint(10, 60))
+                roll = rng.random()
+                status = (
+                    "closed"
+                    if roll < 0.6
+                    else "in_progress"
+                    if roll < 0.85
+                    else "open"
+                    if roll < 0.95
+                    else "pending"
+                )
+                closed = r"\N"
+                if status == "closed":
+                    day = min(deadline + dt.timedelta(days=rng.randint(-20, 15)), TODAY)
+                    closed = f"{max(day, raised)} 16:00:00+08"
+                yield (
+                    f"问题{unit}-{n}",
+                    "upper",
+                    rng.choice(categories),
+                    str(unit),
+                    r"\N" if status == "pending" else deadline.isoformat(),
+                    r"\N" if status == "pending" else deadline.isoformat(),
+                    status,
+                    "0",
+                    "f",
+                    raised.isoformat(),
+                    closed,
+                    closed,
+                    "1",
+                    NOW,
+                    NOW,
+                )
+
+    counts["issues"] = _copy(
+        "supervision_issue",
+        [
+            "title",
+            "source",
+            "category",
+            "unit_id",
+            "deadline",
+            "original_deadline",
+            "status",
+            "level",
+            "awaiting_office",
+            "raised_on",
+            "resolved_at",
+            "closed_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        issues(),
+    )
+    cities = [row for row in province.rows if row[3] == "city" and row[1] is not None]
+    inspections = [
+        (pk, city[0], periods.parse(f"2026-{month:02d}").start + dt.timedelta(days=14))
+        for pk, (city, month) in enumerate(
+            ((city, month) for city in cities for month in range(1, 11)), start=1
+        )
+    ]
+    counts["inspections"] = _copy(
+        "supervision_inspection",
+        [
+            "id",
+            "title",
+            "kind",
+            "held_on",
+            "unit_id",
+            "inspectors",
+            "findings",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        (
+            (
+                str(pk),
+                f"现场观摩{pk}",
+                "site_visit",
+                held.isoformat(),
+                str(unit),
+                "督查组",
+                "",
+                "1",
+                NOW,
+                NOW,
+            )
+            for pk, unit, held in inspections
+        ),
+    )
+    project_ids = [row[0] for row in plan]
+    counts["appraisal scores"] = _copy(
+        "supervision_inspectionscore",
+        ["inspection_id", "project_id", "score", "comment"],
+        (
+            (str(pk), str(project), f"{rng.randint(60, 100)}.00", "")
+            for pk, _unit, _held in inspections
+            for project in rng.sample(project_ids, min(30, len(project_ids)))
+        ),
+    )
+    with connection.cursor() as cursor:
+        for table in ("projects_target", "supervision_inspection"):
+            sql = (
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"(SELECT MAX(id) FROM {table}))"
+            )
+            cursor.execute(sql)
     return counts
 
 
@@ -625,7 +779,12 @@ class Command(BaseCommand):
     help = "Province-scale ranking benchmark on PostgreSQL (empties the current database)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--scales", default="0.1,1", help="Fractions of the full size.")
+        parser.add_argument(
+            "--scales",
+            default="0.1,1",
+            help="Fractions of the full size, comma-separated; UNITS/ROWS (e.g. 1/0.1) scales "
+            "the units and the projects apart.",
+        )
         parser.add_argument("--write", help="Update this Markdown file (docs/benchmarks.md).")
 
     def handle(self, *args, scales: str, write: str | None, **options) -> None:
@@ -638,19 +797,22 @@ class Command(BaseCommand):
                 f"(not {name!r})."
             )
         results = []
-        for scale in [float(s) for s in scales.split(",")]:
+        for spec in scales.split(","):
+            scale, _slash, rows = spec.partition("/")
+            scale, rows = float(scale), float(rows) if rows else None
             began = time.perf_counter()
-            counts = load(scale)
+            counts = load(scale, rows)
             load_seconds = time.perf_counter() - began
             province = counts.pop("_province")
             tally = measure_tallies()
             schemes = default_schemes(province)
             figures = measure(schemes, f"/{province}/", province)
             figures["dashboard"] = measure_dashboard(province)
-            figures.update(scale=scale, load=load_seconds, counts=counts, **tally)
+            label = f"{scale:g}×" if rows is None else f"{scale:g}× units, {rows:g}× rows"
+            figures.update(label=label, load=load_seconds, counts=counts, **tally)
             results.append(figures)
             self.stdout.write(
-                f"scale {scale:g}: loaded {counts} in {load_seconds:.1f} s; "
+                f"scale {label}: loaded {counts} in {load_seconds:.1f} s; "
                 f"all default schemes {figures['schemes']:.3f} s, floor {figures['floor']:.3f} s, "
                 f"ratio {figures['ratio']:.2f}, peak Python memory {figures['peak_mib']:.1f} MiB; "
                 f"report tallies rebuilt in {tally['tally_rebuild']:.2f} s, one unit and period "
@@ -704,7 +866,7 @@ class Command(BaseCommand):
         for r in results:
             c = r["counts"]
             lines.append(
-                f"| {r['scale']:g}× | {c['units']:,} | {c['projects']:,} | {c['milestones']:,} | "
+                f"| {r['label']} | {c['units']:,} | {c['projects']:,} | {c['milestones']:,} | "
                 f"{c['progress reports']:,} | {r['load']:.0f} s | {r['schemes']:.2f} s | "
                 f"{r['floor']:.2f} s | {r['ratio']:.2f} | {r['peak_mib']:.1f} MiB | "
                 f"{r['tally_rebuild']:.1f} s | {r['tally_one'] * 1000:.1f} ms |"
@@ -722,7 +884,7 @@ class Command(BaseCommand):
         for r in results:
             d = r["dashboard"]
             dash.append(
-                f"| {r['scale']:g}× | {r['counts']['projects']:,} | {d['units']:,} units, "
+                f"| {r['label']} | {r['counts']['projects']:,} | {d['units']:,} units, "
                 f"{d['nightly']:.2f} s | {d['cold']:.2f} s | {d['page'] * 1000:.0f} ms | "
                 f"{d['page_queries']} | {d['api'] * 1000:.0f} ms | {d['api_queries']} |"
             )
