@@ -86,7 +86,7 @@ BENCH_ENV := $(subst /$(TEST_DB) ,/$(BENCH_DB) ,$(TEST_ENV))
 bench: install
 	./scripts/ensure-services.sh $(BENCH_DB)
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v 0
-	$(BENCH_ENV) $(PY) manage.py bench_rankings --scales 0.1,1 --write docs/benchmarks.md
+	$(BENCH_ENV) $(PY) manage.py bench_rankings --scales 0.1,1/0.1,1 --write docs/benchmarks.md
 	$(BENCH_ENV) $(PY) manage.py bench_ledger_import --rows 2000 --write docs/benchmarks.md
 
 run: messages

@@ -136,8 +136,13 @@ def demo_commentary(snapshot) -> str:
     return "\n".join(lines)
 
 
+# The 旬 ranking's latest closed period is left for the demo's supervisor to review and publish.
+AWAITING_PUBLICATION = "dekad"
+
+
 def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
-    """Every closed period of the year computed and published, the open one as a draft."""
+    """Every closed period of the year computed and published (but the latest 旬, a draft
+    awaiting the supervisor), the open one as a provisional draft."""
     facts = Facts()
     latest = []
     for scheme in create_default_schemes(county, today.year):
@@ -146,7 +151,8 @@ def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
             snapshot = rankings.ranking_compute(
                 scheme=scheme, period=period, today=today, facts=facts
             )
-            if period.end < today:
+            awaiting = scheme.cadence == AWAITING_PUBLICATION and period.next().end >= today
+            if period.end < today and not awaiting:
                 if period.next().end >= today:  # the latest closed period: today's news
                     rankings.ranking_set_commentary(
                         snapshot=snapshot, commentary=demo_commentary(snapshot), actor=supervisor

@@ -445,7 +445,10 @@ def test_default_ranking_schemes_with_a_year_of_published_history(county):
     assert entries.filter(is_bottom=True).count() >= 3
     assert entries.exclude(movement=None).exclude(movement=0).exists()  # movement shows
     dekads = RankingSnapshot.objects.filter(scheme=schemes["旬报填报及时率排名"])
-    assert dekads.filter(status="published").count() == 32  # 1 January to 10 November
+    # 1 January to 10 November published; 11–20 November closed, a draft awaiting the supervisor.
+    assert dekads.filter(status="published").count() == 31
+    awaiting = dekads.get(period_key="2026-11-D2")
+    assert (awaiting.status, awaiting.is_provisional) == ("draft", False)
 
 
 def test_demo_ledger_has_issues_in_every_state(county):

@@ -367,6 +367,7 @@ PAGES = [
         **DRAFT | {"supervisor": 302},
     ),
     post("ranking publish", "/rankings/{closed_draft}/publish/", **DRAFT | {"supervisor": 302}),
+    post("ranking recompute", "/rankings/{draft}/recompute/", **DRAFT | {"supervisor": 302}),
     page(
         "ranking unit history",
         "/rankings/scheme/{scheme}/unit/{unit_a}/",
