@@ -486,7 +486,12 @@ def load(scale: float, rows: float | None = None, seed: int = 20261121) -> dict[
     )
     counts.update(load_supervision(rng, province, plan))
     with connection.cursor() as cursor:
-        for table in ("projects_unit", "projects_project"):
+        for table in (
+            "projects_unit",
+            "projects_project",
+            "projects_target",
+            "supervision_inspection",
+        ):
             sql = (
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                 f"(SELECT MAX(id) FROM {table}))"
@@ -609,13 +614,6 @@ def load_supervision(rng: random.Random, province: Province, plan: list[tuple]) 
             for project in rng.sample(project_ids, min(30, len(project_ids)))
         ),
     )
-    with connection.cursor() as cursor:
-        for table in ("projects_target", "supervision_inspection"):
-            sql = (
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                f"(SELECT MAX(id) FROM {table}))"
-            )
-            cursor.execute(sql)
     return counts
 
 
