@@ -35,11 +35,26 @@ def ranking_index(request: HttpRequest) -> HttpResponse:
         .annotate(
             latest_id=Subquery(latest.values("pk")[:1]),
             published_id=Subquery(latest.filter(status=SnapshotStatus.PUBLISHED).values("pk")[:1]),
+            # closed periods computed and not yet published (only supervisors see drafts)
+            awaiting_id=Subquery(
+                latest.filter(status=SnapshotStatus.DRAFT, is_provisional=False).values("pk")[:1]
+            ),
+            awaiting_count=Subquery(
+                snapshots.filter(
+                    scheme=OuterRef("pk"), status=SnapshotStatus.DRAFT, is_provisional=False
+                )
+                .values("scheme")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            ),
         )
     )
     shown = {s.published_id or s.latest_id for s in schemes} - {None}
     drafts = {s.latest_id for s in schemes if s.latest_id != s.published_id} - {None}
-    by_pk = {snap.pk: snap for snap in RankingSnapshot.objects.filter(pk__in=shown | drafts)}
+    awaiting = {s.awaiting_id for s in schemes} - {None}
+    by_pk = {
+        snap.pk: snap for snap in RankingSnapshot.objects.filter(pk__in=shown | drafts | awaiting)
+    }
     marked: dict[int, list[RankingEntry]] = {}
     for entry in RankingEntry.objects.filter(
         Q(is_top=True) | Q(is_bottom=True), snapshot__in=shown
@@ -54,6 +69,10 @@ def ranking_index(request: HttpRequest) -> HttpResponse:
                 "scheme": scheme,
                 "snapshot": snapshot,
                 "draft": by_pk.get(scheme.latest_id) if scheme.latest_id in drafts else None,
+                "awaiting": by_pk.get(scheme.awaiting_id)
+                if scheme.awaiting_id != scheme.latest_id
+                else None,
+                "awaiting_count": scheme.awaiting_count or 0,
                 "top": [e for e in entries if e.is_top],
                 "bottom": [e for e in entries if e.is_bottom],
                 "metrics": [REGISTRY[m["key"]].label for m in snapshot.metrics] if snapshot else [],

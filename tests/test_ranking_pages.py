@@ -97,6 +97,17 @@ def test_ranking_pages_by_persona(client, request, board, persona, index_lists, 
     assert client.get(f"/rankings/{board['draft'].pk}/").status_code == draft
 
 
+def test_the_index_points_supervisors_to_closed_drafts(client, board, supervisor, reporter_a):
+    client.force_login(supervisor)
+    html = client.get("/rankings/").content.decode()
+    link = f'href="/rankings/{board["closed_draft"].pk}/"'
+    assert link in html and "2026年9月已结束，待发布" in html
+    assert f'href="/rankings/{board["draft"].pk}/"' in html  # the open month's preview
+    client.force_login(reporter_a)
+    html = client.get("/rankings/").content.decode()
+    assert link not in html and "待发布" not in html
+
+
 def test_anonymous_is_sent_to_log_in(client, board):
     for url in ("/rankings/", f"/rankings/{board['published'].pk}/"):
         response = client.get(url)
