@@ -84,6 +84,11 @@ def test_history_chart_and_bulletin_in_a_real_browser(browser, live_server, publ
     page.wait_for_selector("[data-rank-chart][data-rendered='1'] canvas")
     assert page.locator("[data-rank-chart] canvas").count() == 1
     shoot(page, "ranking-history-desktop")
+    # The period picker opens the chosen period's ranking (static/js/ranking_detail.js).
+    earlier = snapshot.scheme.snapshots.get(period_key=snapshot.period.previous().key)
+    with page.expect_navigation():
+        page.select_option("#period-picker", label=earlier.period_label)
+    assert page.url.endswith(f"/rankings/{earlier.pk}/")
     page.goto(f"{base}/rankings/scheme/{published['scheme'].pk}/unit/{published['unit'].pk}/")
     page.wait_for_selector("[data-rank-chart][data-rendered='1'] canvas")
     page.goto(f"{base}/rankings/{snapshot.pk}/bulletin/")
