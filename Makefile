@@ -18,11 +18,12 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
 # The embedded demo ignores any production settings in the caller's environment.
 DEMO_ENV := env -u DATABASE_URL -u REDIS_URL -u DEBUG -u SECRET_KEY -u ALLOWED_HOSTS
 
-.PHONY: help install system-packages test-packages messages messages-update demo test lint bench run worker beat clean
+.PHONY: help install system-packages test-packages messages messages-update demo test test-quick lint bench run worker beat clean
 
 help:
 	@echo "make demo   – install, load the demo county and serve it at http://127.0.0.1:8000"
 	@echo "make test   – install, lint and run the whole test suite on PostgreSQL and Redis"
+	@echo "make test-quick [ARGS=tests/test_x.py] – the suite again: no install, no lint, the test database kept"
 	@echo "make bench  – benchmarks (docs/benchmarks.md)"
 	@echo "make run    – serve with the settings of the current environment"
 
@@ -74,9 +75,22 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
+# The suite runs in parallel, one pytest-xdist worker per core (at most 8: each worker has a test
+# database and a Redis database of its own, tests/settings.py). Tests that share something built
+# once (the demo county, the browser, the Celery worker) are one xdist group each, so one worker
+# runs them. The 25 slowest tests are printed at the end of every run.
+PYTEST_PARALLEL := -n auto --maxprocesses 8 --dist loadgroup
 test: test-packages messages lint
 	./scripts/ensure-services.sh $(TEST_DB)
-	$(TEST_ENV) $(VENV)/bin/pytest
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_PARALLEL) --durations=25
+
+# For a developer's loop after `make test` has installed everything: no install and no lint, and the
+# test databases are kept between runs (--reuse-db; new migrations are still applied).
+# `make test-quick ARGS="tests/test_issues.py -x"` runs part of the suite.
+ARGS ?=
+test-quick:
+	./scripts/ensure-services.sh $(TEST_DB)
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_PARALLEL) --reuse-db $(ARGS)
 
 # The province-scale ranking benchmark, on a database of its own (it empties it), written to
 # docs/benchmarks.md.

@@ -26,6 +26,8 @@ from supervision.models import (
     IssueSource,
 )
 from tests import factories
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.pages import count_queries
 from tracker import periods
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -361,8 +363,6 @@ def test_alert_board_keeps_a_fixed_number_of_queries(
 def test_alerts_api(client, lit, reporter_a, reporter_b, project_a):
     from django.core.cache import cache
 
-    from tests.test_api_resources import assert_error, bearer, make_token
-
     cache.clear()
     assert_error(client.get("/api/v1/alerts/"), 401, "not_authenticated")
     body = client.get("/api/v1/alerts/", headers=bearer(make_token(reporter_a))).json()
@@ -407,18 +407,11 @@ def test_the_board_lists_red_before_yellow(client, lit, supervisor):
 
 
 def test_alerts_api_keeps_a_fixed_number_of_queries(client, lit, supervisor, reporter_a, project_a):
-    from django.core.cache import cache
-
-    from tests.test_api_resources import bearer, make_token
-
-    cache.clear()
     auth = bearer(make_token(supervisor))
     client.get("/api/v1/me/", headers=auth)  # the token's first use records it
 
     def count(url):
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(url, headers=auth).status_code == 200
-        return len(queries.captured_queries)
+        return count_queries(client, url, cache_state=None, headers=auth)
 
     before = count("/api/v1/alerts/?page_size=10")
     for n in range(12):

@@ -9,7 +9,6 @@ import re
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
@@ -19,37 +18,7 @@ from django.urls import reverse
 from projects import tokens
 from projects.models import ApiToken, Role, Unit
 from tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    # Throttle counters live in the (Redis) cache, which outlives a test.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_token(user, *, write: bool = False, expires_at=None, name: str = "test") -> str:
-    _token, secret = tokens.token_create(
-        user=user, name=name, write=write, expires_at=expires_at, actor=user
-    )
-    return secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    assert isinstance(body["details"], dict)
-    return body
-
+from tests.support.api import assert_error, bearer, make_token
 
 # --- create_api_token ---------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from supervision import services
@@ -19,27 +18,8 @@ from supervision.models import (
     IssueEvent,
     IssueStatus,
 )
-from tests.test_api_resources import assert_error, bearer, make_token
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def raise_issue(supervisor, unit, today, **fields):
-    values = {
-        "actor": supervisor,
-        "title": "拆迁户未签约",
-        "source": "upper",
-        "category": "demolition",
-        "unit": unit,
-        "deadline": today + dt.timedelta(days=10),
-    }
-    values.update(fields)
-    return services.issue_raise(**values)
+from tests import factories
+from tests.support.api import assert_error, bearer, make_token
 
 
 def state():
@@ -52,8 +32,8 @@ def state():
 def test_list_shows_the_callers_scope_with_the_timeline(
     client, supervisor, reporter_a, unit_a, unit_b, today
 ):
-    mine = raise_issue(supervisor, unit_a, today)
-    raise_issue(supervisor, unit_b, today)
+    mine = factories.IssueFactory(actor=supervisor, unit=unit_a)
+    factories.IssueFactory(actor=supervisor, unit=unit_b)
     services.issue_respond(issue=mine, actor=reporter_a, text="已约谈拆迁户")
     body = client.get("/api/v1/issues/", headers=bearer(make_token(reporter_a))).json()
     assert [row["id"] for row in body["results"]] == [mine.pk]
@@ -67,7 +47,7 @@ def test_list_shows_the_callers_scope_with_the_timeline(
 
 
 def test_detail_has_an_etag_and_outside_scope_is_404(client, supervisor, reporter_b, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     response = client.get(f"/api/v1/issues/{issue.pk}/", headers=bearer(make_token(supervisor)))
     assert response.status_code == 200 and response["ETag"] == '"1"'
     response = client.get(f"/api/v1/issues/{issue.pk}/", headers=bearer(make_token(reporter_b)))
@@ -75,9 +55,9 @@ def test_detail_has_an_etag_and_outside_scope_is_404(client, supervisor, reporte
 
 
 def test_filters(client, supervisor, unit_a, unit_b, today):
-    late = raise_issue(supervisor, unit_a, today)
+    late = factories.IssueFactory(actor=supervisor, unit=unit_a)
     Issue.objects.filter(pk=late.pk).update(deadline=today - dt.timedelta(days=1))
-    other = raise_issue(supervisor, unit_b, today, category="funding")
+    other = factories.IssueFactory(actor=supervisor, unit=unit_b, category="funding")
     auth = bearer(make_token(supervisor))
 
     def ids(query):
@@ -95,12 +75,12 @@ def test_list_keeps_a_fixed_number_of_queries(
     client, supervisor, reporter_a, unit_a, today, django_assert_max_num_queries
 ):
     auth = bearer(make_token(supervisor))
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_respond(issue=issue, actor=reporter_a, text="进展")
     with django_assert_max_num_queries(20) as few:
         client.get("/api/v1/issues/", headers=auth)
     for n in range(12):
-        more = raise_issue(supervisor, unit_a, today, title=f"问题{n}")
+        more = factories.IssueFactory(actor=supervisor, unit=unit_a, title=f"问题{n}")
         services.issue_respond(issue=more, actor=reporter_a, text="进展")
         services.issue_urge(issue=more, actor=supervisor, text="催办")
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -135,7 +115,7 @@ def test_supervisor_raises_and_the_unit_cannot(client, supervisor, reporter_a, u
 
 
 def test_read_only_token_cannot_write(client, supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     before = state()
     response = client.post(
         f"/api/v1/issues/{issue.pk}/respond/",
@@ -148,7 +128,7 @@ def test_read_only_token_cannot_write(client, supervisor, reporter_a, unit_a, to
 
 
 def test_the_whole_flow_through_the_api(client, supervisor, reporter_a, leader, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     unit = bearer(make_token(reporter_a, write=True))
     office = bearer(make_token(supervisor, write=True))
 
@@ -195,7 +175,7 @@ def test_the_whole_flow_through_the_api(client, supervisor, reporter_a, leader, 
 
 
 def test_bad_payloads_are_400_in_chinese_and_change_nothing(client, supervisor, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     office = bearer(make_token(supervisor, write=True))
     before = state()
     for path, body in [
@@ -266,7 +246,7 @@ def _stored_files() -> list[Path]:
 def test_a_response_carries_files_and_the_token_downloads_them(
     client, supervisor, reporter_a, reporter_b, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     auth = bearer(make_token(reporter_a, write=True))
     files = _files(("现场.jpg", b"\xff\xd8\xff" + b"0" * 100), ("凭证.pdf", b"%PDF-1.4 x"))
     response = client.post(
@@ -294,7 +274,7 @@ def test_a_response_carries_files_and_the_token_downloads_them(
 
 
 def test_rectified_with_evidence(client, supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     response = client.post(
         f"/api/v1/issues/{issue.pk}/rectified/",
         {"text": "全部兑付，附凭证", "files": _files(("兑付凭证.xlsx", b"PK\x03\x04data"))},
@@ -321,7 +301,7 @@ def test_refused_files_write_nothing_and_say_why_in_chinese(
 ):
     if limit:
         settings.TRACKER_ATTACHMENT_MAX_BYTES = limit
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     before = state()
     response = client.post(
         f"/api/v1/issues/{issue.pk}/{action}/",
@@ -336,7 +316,7 @@ def test_refused_files_write_nothing_and_say_why_in_chinese(
 
 
 def test_files_only_on_the_actions_that_take_them(client, supervisor, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     before = state()
     response = client.post(
         f"/api/v1/issues/{issue.pk}/urge/",
@@ -350,7 +330,7 @@ def test_files_only_on_the_actions_that_take_them(client, supervisor, unit_a, to
 def test_files_need_a_write_token_and_the_unit(
     client, supervisor, reporter_a, reporter_b, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     before = state()
 
     def send(user, write=True):

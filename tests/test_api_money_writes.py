@@ -9,18 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from projects import services
 from projects.models import FundingApplication, ProjectFunding, Target
-from tests.test_api_resources import assert_error, bearer, make_token
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
+from tests.support.api import assert_error, bearer, make_token
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import time_machine
-from django.core.cache import cache
 
 from projects import services, tokens
 from projects.models import (
@@ -29,10 +27,10 @@ from projects.models import (
 )
 from projects.oc4ids import project_id
 from tests import factories
-from tests.conftest import NOW
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.oc4ids import SCHEMA_DIR, assert_valid
+from tests.support.worlds import NOW
 from tracker import periods
-
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "oc4ids"
 
 # endpoint → model, for the database counts of the write checks.
 RESOURCES = {
@@ -45,33 +43,6 @@ RESOURCES = {
     "targets": Target,
     "stage-changes": StageChange,
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_token(user, *, write: bool = False) -> str:
-    _token, secret = tokens.token_create(user=user, name="test", write=write, actor=user)
-    return secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    assert isinstance(body["details"], dict)
-    return body
 
 
 @pytest.fixture
@@ -460,25 +431,9 @@ def test_oc4ids_uses_the_projects_filters(client, world, supervisor, unit_b, pro
 
 @pytest.mark.skipif(not SCHEMA_DIR.is_dir(), reason="the OC4IDS schema is not beside the repo")
 def test_oc4ids_package_validates(client, world, supervisor):
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    from referencing.jsonschema import DRAFT4
-
-    from tests.test_oc4ids import _format_checker, assert_valid
-
-    schemas = [
-        json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-        for name in ("project-package-schema.json", "project-schema.json")
-    ]
-    registry = referencing.Registry().with_resources(
-        (schema["id"], DRAFT4.create_resource(schema)) for schema in schemas
-    )
-    validator = jsonschema.Draft4Validator(
-        schemas[0], registry=registry, format_checker=_format_checker()
-    )
     package = client.get("/api/v1/oc4ids/", headers=bearer(make_token(supervisor))).json()
     assert len(package["projects"]) == 2
-    assert_valid(validator, package)
+    assert_valid(package)
 
 
 # --- query counts --------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ a county supervisor with a READ-WRITE token over a small real data set. Each res
 - ``response_schema_conformance``: the body validates against the documented schema.
 
 Writes: the token may write, so POST/PUT/PATCH/DELETE operations (those the schema documents) are
-exercised too. Each test runs in one rolled-back transaction (pytest-django ``db``) and each
-example in a savepoint rolled back after its request, so every example starts from the same data
-set (writes are checked on their response, and do not leak into later examples). The run is
+exercised too. The data set is built once for the module in a transaction rolled back at its end;
+each test runs in a savepoint of it (pytest-django ``db``) and each example in a savepoint rolled
+back after its request, so every example starts from the same data set (writes are checked on
+their response, and do not leak into later examples or tests). The run is
 bounded and deterministic: ``MAX_EXAMPLES`` examples per operation, ``derandomize=True``, no
 deadline, and only the generate phase (no example database, no shrinking), so a failure is
 reported as found and the same one is found again on the next run.
@@ -26,8 +27,8 @@ offset of 16h or more was a 500 (PostgreSQL refuses it; now converted to UTC); b
 choices were served as "" but documented without it; an unsafe request to an unknown /api/ URL got
 Django's HTML CSRF page instead of the JSON 404.
 
-Throttling is lifted for the run (a 429 after hundreds of calls would be the throttle doing its
-job, not a schema bug), and the cache holding the throttle counters is cleared around each test.
+Throttling is lifted for the module (a 429 after hundreds of calls would be the throttle doing its
+job, not a schema bug), and the cache holding the throttle counters is emptied before each test.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from django.core.cache import cache
+from django.conf import settings as django_settings
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -56,6 +57,7 @@ from projects import services, tokens
 from projects.models import Leader, Role
 from supervision import services_meetings
 from tests import factories
+from tests.support.worlds import built_once
 from tracker import periods
 
 MAX_EXAMPLES = 25
@@ -79,7 +81,7 @@ raw_schema = schemathesis.openapi.from_dict(RAW_SCHEMA)
 raw_schema.app = APP
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def _keep_the_test_connection():
     """Let in-process WSGI requests use the test's transaction, as Django's test client does.
 
@@ -93,14 +95,28 @@ def _keep_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def _api_world(django_db_setup, django_db_blocker, _keep_the_test_connection):
+    """A county with two departments, a supervisor, projects with milestones, reports, funding,
+    an inspection, a meeting and a notice, built once for the module; the supervisor's READ-WRITE
+    token's header."""
+    unthrottled = override_settings(
+        REST_FRAMEWORK={
+            **django_settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"token": "1000000/minute", "anon": "1000000/minute"},
+        }
+    )
+    with built_once(django_db_blocker), unthrottled:
+        yield _build_api_world(dt.date(2026, 11, 21))
+
+
 @pytest.fixture
-def api_world(db, today, settings, _keep_the_test_connection):
-    """A county with two departments, a supervisor, projects with milestones, reports, funding."""
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"token": "1000000/minute", "anon": "1000000/minute"},
-    }
-    cache.clear()
+def api_world(_api_world, db):
+    """The module's world; each test runs in a savepoint of it (pytest-django's ``db``)."""
+    return _api_world
+
+
+def _build_api_world(today: dt.date) -> dict[str, str]:
     county = factories.UnitFactory(
         name="示范县", kind="county", parent=factories.UnitFactory(name="示范市", kind="city")
     )
@@ -195,8 +211,7 @@ def api_world(db, today, settings, _keep_the_test_connection):
     _token, secret = tokens.token_create(
         user=supervisor, name="schemathesis", write=True, actor=supervisor
     )
-    yield {"Authorization": f"Bearer {secret}"}
-    cache.clear()
+    return {"Authorization": f"Bearer {secret}"}
 
 
 SETTINGS = settings(

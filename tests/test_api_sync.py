@@ -6,23 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import quote
 
-import pytest
 import time_machine
-from django.core.cache import cache
 
 from projects import services
 from projects.models import Project, Tombstone, UnitKind
 from projects.tasks import prune_tombstones
 from tests import factories
-from tests.conftest import NOW
-from tests.test_api_resources import assert_error, bearer, make_token
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.worlds import NOW
 
 
 def ids(client, url, headers) -> list[tuple]:

@@ -10,20 +10,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from projects import services
 from projects.models import Milestone, MilestoneRevision, ProgressReport, Project, StageChange
 from tests import factories
-from tests.test_api_resources import assert_error, bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
 from tracker import periods
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

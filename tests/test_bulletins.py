@@ -11,13 +11,9 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from docx import Document
-from openpyxl import load_workbook
 
 from projects import services as project_services
 from projects.models import Light, Project, Role
@@ -35,24 +31,20 @@ from supervision.models import (
 )
 from supervision.ranking_history import rank_history
 from tests import factories
-from tests.test_api_resources import bearer, make_token
-from tests.test_ranking_pages import make_scheme
+from tests.support.api import bearer, make_token
+from tests.support.files import xlsx_rows
+from tests.support.pages import count_queries
 from tracker import periods
 
 COMMENTARY = "交通运输局推进有力，予以表扬。\n水利局进度滞后，请限期整改。"
 
 
 def raise_issue(*, supervisor, unit, title, deadline, project=None, level=None):
-    issue = issue_services.issue_raise(
-        actor=supervisor,
-        title=title,
-        source="upper",
-        category="other",
-        unit=unit,
-        deadline=dt.date(2026, 12, 31),
-        project=project,
+    """An issue due on ``deadline``, which may be past (raised long ago: the service refuses a
+    past deadline), escalated to ``level`` when given."""
+    issue = factories.IssueFactory(
+        actor=supervisor, unit=unit, title=title, category="other", project=project
     )
-    # Deadlines in the past cannot be set through the service: the issue was raised long ago.
     Issue.objects.filter(pk=issue.pk).update(deadline=deadline)
     issue.refresh_from_db()
     if level is not None:
@@ -101,7 +93,7 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, pro
     raise_issue(
         supervisor=stranger, unit=elsewhere, title="邻县的问题", deadline=dt.date(2026, 10, 1)
     )
-    scheme = make_scheme(county)
+    scheme = factories.RankingSchemeFactory(parent_unit=county)
     RankingScheme.objects.filter(pk=scheme.pk).update(top_count=1, bottom_count=1)
     september = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-09"))
     rankings.ranking_publish(snapshot=september, actor=supervisor)
@@ -192,19 +184,6 @@ def page_rows(html: str) -> list[tuple[str, str, str]]:
         section,
         flags=re.S,
     )
-
-
-def xlsx_rows(content: bytes, header_first: str) -> tuple[list[tuple[str, str, str]], str]:
-    sheet = load_workbook(BytesIO(content)).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    text = "\n".join(str(c) for row in rows for c in row if c is not None)
-    start = next(i for i, row in enumerate(rows) if row[0] == header_first)
-    table = []
-    for row in rows[start + 1 :]:
-        if row[1] is None:
-            break
-        table.append((row[1], str(row[0]), f"{Decimal(row[2]):.2f}"))
-    return table, text
 
 
 def docx_rows(content: bytes) -> tuple[list[tuple[str, str, str]], str]:
@@ -399,14 +378,6 @@ def test_publishing_tells_the_ranked_units_with_the_bulletin_link(
 
 
 # --- query counts ------------------------------------------------------------------------------
-
-
-def count_queries(client, url) -> int:
-    cache.clear()  # the nav badge's unread count too
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(queries.captured_queries)
 
 
 def test_bulletin_pages_keep_a_fixed_number_of_queries(client, world, county, supervisor):

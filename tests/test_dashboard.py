@@ -12,9 +12,6 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import time_machine
-from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from projects import services
@@ -31,6 +28,8 @@ from supervision.models import (
     SchemeMetric,
 )
 from tests import factories
+from tests.support.files import xlsx_rows
+from tests.support.pages import count_queries
 from tracker import periods
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -464,28 +463,21 @@ def test_bad_dates_and_units_are_refused_in_chinese(
     assert DashboardSnapshot.objects.count() >= before
 
 
-def _count(client, url) -> int:
-    cache.clear()  # the nav badge's count is one query when the cache is cold
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries.captured_queries)
-
-
 def test_the_page_keeps_a_fixed_number_of_queries(
     world, client, leader, county, reporter_a, unit_a, today
 ):
     client.force_login(leader)
     dashboard.refresh(today)
-    few = _count(client, "/dashboard/")
-    scorecard = _count(client, f"/units/{unit_a.pk}/")
+    few = count_queries(client, "/dashboard/")
+    scorecard = count_queries(client, f"/units/{unit_a.pk}/")
     for n in range(12):
         project = factories.create_project(
             actor=reporter_a, lead_unit=unit_a, name=f"新项目{n}", category="energy"
         )
         _alert(project, "red", "2026-11-05T09:00")
     dashboard.refresh(today)
-    assert _count(client, "/dashboard/") == few <= 12
-    assert _count(client, f"/units/{unit_a.pk}/") == scorecard <= 16
+    assert count_queries(client, "/dashboard/") == few <= 12
+    assert count_queries(client, f"/units/{unit_a.pk}/") == scorecard <= 16
 
 
 def test_latest_rankings_with_movement(world, client, leader, county, supervisor, today):
@@ -543,7 +535,6 @@ def test_one_number_in_the_dashboard_its_excel_the_api_and_the_bulletin(
     world, client, leader, county, supervisor, today
 ):
     from supervision.bulletins import bulletin_for
-    from tests.test_bulletins import xlsx_rows
 
     scheme = RankingScheme.objects.create(
         name="县直部门月度排名",

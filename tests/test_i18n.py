@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import polib
 import pytest
+
+from tests.support.commands import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -57,21 +57,15 @@ def test_no_string_in_the_code_is_missing_from_the_catalog(tmp_path):
         else:
             shutil.copy(source, tmp_path / name)
     (tmp_path / "locale").mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "makemessages",
-            "-l",
-            "zh_Hans",
-            "--no-location",
-            "--no-wrap",
-        ],
+    result = manage(
+        "makemessages",
+        "-l",
+        "zh_Hans",
+        "--no-location",
+        "--no-wrap",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
+        own_settings=False,
         timeout=300,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     fresh = polib.pofile(str(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))

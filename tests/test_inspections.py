@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the shared fixtures are imported by name
 """Inspections (督查检查): who sees and writes them, scores, photos, issues raised in one step,
 the pages (fixed query counts) and the API."""
 
@@ -17,20 +16,10 @@ from projects.services import VersionConflict
 from supervision import services_meetings as services
 from supervision.models import Inspection, InspectionPhoto, InspectionScore, Issue
 from tests import factories
-from tests.meeting_helpers import (  # noqa: F401 - fixtures are used by name
-    _fresh_cache,
-    count_queries,
-    formset_data,
-    inspection,
-    issue_row,
-    jpeg_bytes,
-    login,
-    stranger,
-    stranger_project,
-    unit_supervisor,
-    upload,
-)
-from tests.test_api_resources import assert_error, bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.files import jpeg_bytes, upload
+from tests.support.forms import formset_data, issue_row
+from tests.support.pages import count_queries, login
 
 
 def media_files() -> list[Path]:
@@ -708,9 +697,9 @@ def test_list_runs_a_fixed_number_of_queries(client, supervisor, county, unit_a,
 
     client.force_login(supervisor)
     add(2)
-    few = count_queries(client, "/supervision/inspections/")
+    few = count_queries(client, "/supervision/inspections/", cache_state="warm")
     add(18)
-    assert count_queries(client, "/supervision/inspections/") == few
+    assert count_queries(client, "/supervision/inspections/", cache_state="warm") == few
     assert few <= 8
 
 
@@ -723,7 +712,7 @@ def test_detail_runs_a_bounded_number_of_queries(
         actor=supervisor,
         issues=[issue_row(unit_a, today + dt.timedelta(days=5))],
     )
-    few = count_queries(client, f"/supervision/inspections/{inspection.pk}/")
+    few = count_queries(client, f"/supervision/inspections/{inspection.pk}/", cache_state="warm")
     for n in range(5):
         project = factories.create_project(actor=supervisor, lead_unit=unit_a, name=f"项目{n}")
         inspection.projects.add(project)
@@ -732,7 +721,10 @@ def test_detail_runs_a_bounded_number_of_queries(
             actor=supervisor,
             issues=[issue_row(unit_a, today + dt.timedelta(days=5), project=project)],
         )
-    assert count_queries(client, f"/supervision/inspections/{inspection.pk}/") == few
+    assert (
+        count_queries(client, f"/supervision/inspections/{inspection.pk}/", cache_state="warm")
+        == few
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -868,6 +860,6 @@ def test_api_list_runs_a_fixed_number_of_queries(
             )
 
     add(2)
-    few = count_queries(client, "/api/v1/inspections/", headers=auth)
+    few = count_queries(client, "/api/v1/inspections/", headers=auth, cache_state="warm")
     add(18)
-    assert count_queries(client, "/api/v1/inspections/", headers=auth) == few
+    assert count_queries(client, "/api/v1/inspections/", headers=auth, cache_state="warm") == few

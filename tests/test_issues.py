@@ -37,20 +37,6 @@ def county_leader(county, leader):
     return Leader.objects.create(name="王副县长", title="副县长", unit=county, user=leader)
 
 
-def raise_issue(supervisor, unit, today, **fields):
-    values = {
-        "actor": supervisor,
-        "title": "征地补偿款未兑付",
-        "source": IssueSource.UPPER,
-        "category": IssueCategory.LAND_ACQUISITION,
-        "unit": unit,
-        "deadline": today + dt.timedelta(days=10),
-        "requirement": "月底前完成兑付",
-    }
-    values.update(fields)
-    return services.issue_raise(**values)
-
-
 def at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10), tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -65,7 +51,7 @@ def kinds(issue):
 
 
 def test_supervisor_raises_an_issue_on_the_ledger(supervisor, unit_a, project_a, today):
-    issue = raise_issue(supervisor, unit_a, today, project=project_a)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a, project=project_a)
     issue.refresh_from_db()
     assert issue.status == IssueStatus.OPEN
     assert issue.level == EscalationLevel.NORMAL
@@ -80,19 +66,19 @@ def test_supervisor_raises_an_issue_on_the_ledger(supervisor, unit_a, project_a,
 @pytest.mark.parametrize("who", ["reporter_a", "head_a", "leader"])
 def test_only_supervisors_raise_issues(request, who, unit_a, today):
     with pytest.raises(PermissionDenied):
-        raise_issue(request.getfixturevalue(who), unit_a, today)
+        factories.IssueFactory(actor=request.getfixturevalue(who), unit=unit_a)
     assert not Issue.objects.exists()
 
 
 def test_raising_checks_deadline_and_source_link(supervisor, unit_a, today):
     with pytest.raises(ValidationError) as exc:
-        raise_issue(supervisor, unit_a, today, deadline=today - dt.timedelta(days=1))
+        factories.IssueFactory(actor=supervisor, unit=unit_a, deadline=today - dt.timedelta(days=1))
     assert "deadline" in exc.value.error_dict
     with pytest.raises(ValidationError) as exc:
-        raise_issue(supervisor, unit_a, today, source=IssueSource.INSPECTION)
+        factories.IssueFactory(actor=supervisor, unit=unit_a, source=IssueSource.INSPECTION)
     assert "inspection" in exc.value.error_dict
     with pytest.raises(ValidationError) as exc:
-        raise_issue(supervisor, unit_a, today, title="  ")
+        factories.IssueFactory(actor=supervisor, unit=unit_a, title="  ")
     assert "title" in exc.value.error_dict
     assert not Issue.objects.exists() and not IssueEvent.objects.exists()
 
@@ -115,7 +101,9 @@ def test_issue_from_a_report_takes_its_project_and_leader(
         investment=Decimal("10"),
         problems="征地未完成",
     )
-    issue = raise_issue(supervisor, unit_a, today, source=IssueSource.REPORT, report=report)
+    issue = factories.IssueFactory(
+        actor=supervisor, unit=unit_a, source=IssueSource.REPORT, report=report
+    )
     assert issue.project == project_a
     assert issue.leader == county_leader
     assert issue.report == report
@@ -127,7 +115,7 @@ def test_issue_from_a_report_takes_its_project_and_leader(
 
 
 def test_unit_responds_with_files_then_reports_rectified(supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     photo = SimpleUploadedFile("现场.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
     services.issue_respond(issue=issue, actor=reporter_a, text="已完成50%兑付", files=[photo])
     issue.refresh_from_db()
@@ -142,7 +130,7 @@ def test_unit_responds_with_files_then_reports_rectified(supervisor, reporter_a,
 
 
 def test_another_unit_cannot_respond(supervisor, reporter_b, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(PermissionDenied):
         services.issue_respond(issue=issue, actor=reporter_b, text="不是我们的事")
     assert kinds(issue) == ["raised"]
@@ -158,7 +146,7 @@ def test_another_unit_cannot_respond(supervisor, reporter_b, unit_a, today):
 def test_a_refused_attachment_writes_nothing(
     supervisor, reporter_a, unit_a, today, name, content, message
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     upload = SimpleUploadedFile(name, content)
     with pytest.raises(ValidationError) as exc:
         services.issue_respond(issue=issue, actor=reporter_a, text="见附件", files=[upload])
@@ -171,7 +159,7 @@ def test_a_refused_attachment_writes_nothing(
 
 def test_too_large_attachment_is_refused(settings, supervisor, reporter_a, unit_a, today):
     settings.TRACKER_ATTACHMENT_MAX_BYTES = 1024
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
         services.issue_respond(
             issue=issue,
@@ -189,7 +177,7 @@ def test_too_large_attachment_is_refused(settings, supervisor, reporter_a, unit_
 
 @pytest.fixture
 def rectified(supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     return services.issue_mark_rectified(issue=issue, actor=reporter_a, text="已整改")
 
 
@@ -210,7 +198,7 @@ def test_supervisor_closes_a_rectified_issue(supervisor, rectified):
 
 
 def test_an_open_issue_cannot_be_closed_without_rectification(supervisor, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
         services.issue_close(issue=issue, actor=supervisor)
     issue.refresh_from_db()
@@ -227,7 +215,7 @@ def test_send_back_needs_a_reason_and_reopens(supervisor, rectified):
 
 
 def test_stale_version_is_refused(supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_respond(issue=issue, actor=reporter_a, text="进展一")
     from projects.services import VersionConflict
 
@@ -242,7 +230,7 @@ def test_stale_version_is_refused(supervisor, reporter_a, unit_a, today):
 
 
 def test_extension_granted_moves_the_deadline(supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     new = today + dt.timedelta(days=30)
     request = services.issue_request_extension(
         issue=issue, actor=reporter_a, new_deadline=new, reason="雨季无法施工"
@@ -265,7 +253,7 @@ def test_extension_granted_moves_the_deadline(supervisor, reporter_a, unit_a, to
 def test_extension_refused_needs_a_reason_and_keeps_the_deadline(
     supervisor, reporter_a, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     request = services.issue_request_extension(
         issue=issue, actor=reporter_a, new_deadline=today + dt.timedelta(days=20), reason="资金未到"
     )
@@ -281,7 +269,7 @@ def test_extension_refused_needs_a_reason_and_keeps_the_deadline(
 def test_extension_must_be_asked_before_the_deadline_and_for_a_later_date(
     supervisor, reporter_a, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
         services.issue_request_extension(
             issue=issue, actor=reporter_a, new_deadline=issue.deadline, reason="同日"
@@ -313,7 +301,7 @@ def test_extension_must_be_asked_before_the_deadline_and_for_a_later_date(
 
 
 def test_supervisor_urges_down_and_the_issue_reaches_the_first_step(supervisor, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_urge(issue=issue, actor=supervisor, text="请加快进度")
     issue.refresh_from_db()
     assert issue.level == EscalationLevel.URGED
@@ -324,7 +312,7 @@ def test_supervisor_urges_down_and_the_issue_reaches_the_first_step(supervisor, 
 def test_unit_urges_up_and_lands_in_the_office_queue(
     supervisor, reporter_a, reporter_b, unit_a, unit_b, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_urge_up(
         issue=issue, actor=reporter_a, text="请督促水利局配合迁改", target_unit=unit_b
     )
@@ -390,7 +378,7 @@ def test_help_only_on_behalf_of_ones_own_unit(reporter_a, unit_b):
 def test_escalation_needs_a_supervisor_a_higher_step_and_a_reason(
     supervisor, head_a, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(PermissionDenied):
         services.issue_escalate(issue=issue, actor=head_a, level=3, reason="x")
     with pytest.raises(ValidationError):
@@ -412,7 +400,7 @@ def test_escalation_needs_a_supervisor_a_higher_step_and_a_reason(
 def test_the_daily_job_steps_overdue_issues_to_supervision_after_the_grace_days(
     supervisor, unit_a, today, days_overdue, stepped
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=days_overdue))
     assert (services.escalate_overdue(today=today) == [issue.pk]) is stepped
     issue.refresh_from_db()
@@ -430,17 +418,17 @@ def test_grace_days_follow_the_issue_overdue_rule(supervisor, unit_a, today):
 
     ensure_rules()
     AlertRule.objects.filter(key="issue_overdue").update(red_at=3)
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=3))
     assert services.escalate_overdue(today=today) == [issue.pk]
 
 
 def test_the_job_never_lowers_nor_touches_finished_issues(supervisor, reporter_a, unit_a, today):
-    high = raise_issue(supervisor, unit_a, today)
+    high = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_escalate(
         issue=high, actor=supervisor, level=EscalationLevel.INTERVIEW, reason="约谈"
     )
-    done = raise_issue(supervisor, unit_a, today)
+    done = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_mark_rectified(issue=done, actor=reporter_a, text="已整改")
     Issue.objects.update(deadline=today - dt.timedelta(days=30))
     assert services.escalate_overdue(today=today) == []
@@ -456,7 +444,7 @@ def test_the_job_never_lowers_nor_touches_finished_issues(supervisor, reporter_a
 
 
 def test_leaders_write_instructions(supervisor, leader, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_instruct(issue=issue, actor=leader, text="请交通局主要负责人亲自抓")
     with pytest.raises(PermissionDenied):
         services.issue_instruct(issue=issue, actor=reporter_a, text="我也批示")
@@ -468,7 +456,7 @@ def test_the_issues_own_leader_may_instruct(supervisor, unit_a, county, today):
     user = factories.member(unit_a, Role.REPORTER, username="包联领导")
     user.memberships.all().delete()
     own = Leader.objects.create(name="李副县长", title="副县长", unit=county, user=user)
-    issue = raise_issue(supervisor, unit_a, today, leader=own)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a, leader=own)
     services.issue_instruct(issue=issue, actor=user, text="本周内解决")
     assert issue.events.filter(kind=IssueEventKind.INSTRUCTION, actor=user).exists()
 
@@ -479,7 +467,7 @@ def test_the_issues_own_leader_may_instruct(supervisor, unit_a, county, today):
 
 
 def test_pages_need_a_login(client, supervisor, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     for url in [
         reverse("issue_list"),
         reverse("issue_detail", args=[issue.pk]),
@@ -492,8 +480,8 @@ def test_pages_need_a_login(client, supervisor, unit_a, today):
 
 
 def test_list_shows_only_the_issues_in_scope(client, supervisor, reporter_a, unit_a, unit_b, today):
-    mine = raise_issue(supervisor, unit_a, today, title="交通局的问题")
-    theirs = raise_issue(supervisor, unit_b, today, title="水利局的问题")
+    mine = factories.IssueFactory(actor=supervisor, unit=unit_a, title="交通局的问题")
+    theirs = factories.IssueFactory(actor=supervisor, unit=unit_b, title="水利局的问题")
     client.force_login(reporter_a)
     page = client.get(reverse("issue_list")).content.decode()
     assert mine.title in page and theirs.title not in page
@@ -504,9 +492,11 @@ def test_list_shows_only_the_issues_in_scope(client, supervisor, reporter_a, uni
 
 
 def test_list_filters(client, supervisor, unit_a, unit_b, today):
-    late = raise_issue(supervisor, unit_a, today, title="逾期问题")
+    late = factories.IssueFactory(actor=supervisor, unit=unit_a, title="逾期问题")
     Issue.objects.filter(pk=late.pk).update(deadline=today - dt.timedelta(days=2))
-    raise_issue(supervisor, unit_b, today, title="按期问题", category=IssueCategory.FUNDING)
+    factories.IssueFactory(
+        actor=supervisor, unit=unit_b, title="按期问题", category=IssueCategory.FUNDING
+    )
     client.force_login(supervisor)
     page = client.get(reverse("issue_list"), {"overdue": "true"}).content.decode()
     assert "逾期问题" in page and "按期问题" not in page
@@ -519,12 +509,12 @@ def test_list_filters(client, supervisor, unit_a, unit_b, today):
 def test_list_keeps_a_fixed_number_of_queries(
     client, supervisor, unit_a, today, django_assert_max_num_queries
 ):
-    raise_issue(supervisor, unit_a, today)
+    factories.IssueFactory(actor=supervisor, unit=unit_a)
     client.force_login(supervisor)
     with django_assert_max_num_queries(20) as few:
         client.get(reverse("issue_list"))
     for n in range(15):
-        raise_issue(supervisor, unit_a, today, title=f"问题{n}")
+        factories.IssueFactory(actor=supervisor, unit=unit_a, title=f"问题{n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(reverse("issue_list")).status_code == 200
 
@@ -532,7 +522,7 @@ def test_list_keeps_a_fixed_number_of_queries(
 def test_detail_offers_each_persona_its_own_actions(
     client, supervisor, reporter_a, leader, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     url = reverse("issue_detail", args=[issue.pk])
     actions = {
         "respond": reverse("issue_action", args=[issue.pk, "respond"]),
@@ -551,7 +541,7 @@ def test_detail_offers_each_persona_its_own_actions(
 
 
 def test_responding_through_the_page_stores_files(client, supervisor, reporter_a, unit_a, today):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     client.force_login(reporter_a)
     response = client.post(
         reverse("issue_action", args=[issue.pk, "respond"]),
@@ -574,7 +564,7 @@ def test_responding_through_the_page_stores_files(client, supervisor, reporter_a
 def test_an_invalid_action_keeps_the_text_and_changes_nothing(
     client, supervisor, reporter_a, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     client.force_login(reporter_a)
     response = client.post(
         reverse("issue_action", args=[issue.pk, "extension"]),
@@ -596,7 +586,7 @@ def test_a_unit_cannot_close_through_the_page(client, rectified, reporter_a):
 def test_attachments_are_not_served_outside_scope(
     client, supervisor, reporter_a, reporter_b, unit_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     services.issue_respond(
         issue=issue, actor=reporter_a, text="附件", files=[SimpleUploadedFile("a.pdf", b"%PDF")]
     )
@@ -632,7 +622,7 @@ def test_reporter_cannot_open_the_raise_form(client, reporter_a):
 def test_excel_export_has_the_ledger_columns(
     client, supervisor, reporter_a, unit_a, project_a, today
 ):
-    issue = raise_issue(supervisor, unit_a, today, project=project_a)
+    issue = factories.IssueFactory(actor=supervisor, unit=unit_a, project=project_a)
     services.issue_respond(issue=issue, actor=reporter_a, text="已兑付一半")
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=3))
     client.force_login(supervisor)
@@ -653,9 +643,9 @@ def test_excel_export_has_the_ledger_columns(
 def test_workspace_lists_my_units_issues_and_the_office_queue(
     client, supervisor, reporter_a, reporter_b, unit_a, unit_b, today
 ):
-    mine = raise_issue(supervisor, unit_a, today, title="交通局待整改")
+    mine = factories.IssueFactory(actor=supervisor, unit=unit_a, title="交通局待整改")
     Issue.objects.filter(pk=mine.pk).update(deadline=today - dt.timedelta(days=2))
-    raise_issue(supervisor, unit_b, today, title="水利局待整改")
+    factories.IssueFactory(actor=supervisor, unit=unit_b, title="水利局待整改")
     services.issue_request_help(
         actor=reporter_b, requesting_unit=unit_b, title="请求协调", description="请协调"
     )

@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from projects import ledger_import, ledger_parse, services
-from projects.ledger_columns import PROGRESS_COLUMNS, PROJECT_COLUMNS
+from projects.ledger_columns import PROGRESS_COLUMNS
 from projects.models import (
     ImportBatch,
     ImportKind,
@@ -33,24 +33,12 @@ from projects.models import (
 )
 from projects.tasks import prune_ledger_imports
 from tests import factories
+from tests.support.ledgers import HEADERS, ledger_row, simple_ledger, xlsx
 from tracker import periods
-from tracker.celery import app as celery_app
-
-HEADERS = [column.header for column in PROJECT_COLUMNS]
-
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures and helpers
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def eager():
-    """Celery tasks run in-process, as in the demo."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -64,34 +52,6 @@ def leaders(county):
         Leader.objects.create(name="张县长", title="县长", unit=county, sort_order=1),
         Leader.objects.create(name="李副县长", title="副县长", unit=county, sort_order=2),
     ]
-
-
-def xlsx(rows: list[list], *, title: str | None = None, merges: list[str] = ()) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "重点项目"
-    if title:
-        sheet.append([title])
-    for row in rows:
-        sheet.append(row)
-    for cells in merges:
-        sheet.merge_cells(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def ledger_row(**values) -> list:
-    """A row in the template's column order, from field names."""
-    fields = [column.field for column in PROJECT_COLUMNS]
-    return [values.get(field) for field in fields]
-
-
-def simple_ledger(rows: list[dict]) -> bytes:
-    return xlsx(
-        [HEADERS, *[ledger_row(seq=i, **r) for i, r in enumerate(rows, 1)]],
-        title="示范县重点项目台账",
-    )
 
 
 def preview(actor, unit, data: bytes, *, kind=ImportKind.PROJECTS, **options) -> ImportBatch:
@@ -768,7 +728,9 @@ def _formulas() -> bytes:
         ("ledger.xlsx", lambda: xlsx([["说明"], ["没有表头"]]), "表头"),
     ],
 )
-def test_bad_files_are_refused_clearly(client, eager, reporter_a, unit_a, filename, make, words):
+def test_bad_files_are_refused_clearly(
+    client, eager_tasks, reporter_a, unit_a, filename, make, words
+):
     client.force_login(reporter_a)
     upload = io.BytesIO(make())
     upload.name = filename
@@ -785,7 +747,7 @@ def test_bad_files_are_refused_clearly(client, eager, reporter_a, unit_a, filena
     assert not Project.objects.exists()
 
 
-def test_too_large_and_too_many_rows(client, eager, settings, reporter_a, unit_a):
+def test_too_large_and_too_many_rows(client, eager_tasks, settings, reporter_a, unit_a):
     client.force_login(reporter_a)
     settings.TRACKER_LEDGER_MAX_ROWS = 5
     data = simple_ledger([{"name": f"项目{i}", "category": "交通"} for i in range(6)])
@@ -821,7 +783,7 @@ def test_zip_bomb_is_refused(settings, reporter_a, unit_a):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_pages_upload_preview_confirm(client, eager, reporter_a, unit_a):
+def test_pages_upload_preview_confirm(client, eager_tasks, reporter_a, unit_a):
     client.force_login(reporter_a)
     index = client.get(reverse("ledger_index"))
     assert index.status_code == 200

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the shared fixtures are imported by name
 """Meetings (会议交办): who sees and writes them, attendance, decisions assigned as issues with
 owner and deadline (all or nothing), the pages (fixed query counts), the API, and the demo data."""
 
@@ -26,19 +25,9 @@ from supervision.models import (
     ProjectNotice,
 )
 from tests import factories
-from tests.meeting_helpers import (  # noqa: F401 - fixtures are used by name
-    _fresh_cache,
-    count_queries,
-    county_leader,
-    formset_data,
-    issue_row,
-    login,
-    meeting,
-    stranger,
-    stranger_project,
-    unit_supervisor,
-)
-from tests.test_api_resources import assert_error, bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.forms import formset_data, issue_row
+from tests.support.pages import count_queries, login
 
 # ---------------------------------------------------------------------------------------------
 # Services
@@ -384,15 +373,15 @@ def test_list_runs_a_fixed_number_of_queries(
 
     client.force_login(supervisor)
     add(2)
-    few = count_queries(client, "/supervision/meetings/")
+    few = count_queries(client, "/supervision/meetings/", cache_state="warm")
     add(18)
-    assert count_queries(client, "/supervision/meetings/") == few
+    assert count_queries(client, "/supervision/meetings/", cache_state="warm") == few
     assert few <= 8
 
 
 def test_detail_runs_a_bounded_number_of_queries(client, meeting, supervisor, unit_a, today):
     client.force_login(supervisor)
-    few = count_queries(client, f"/supervision/meetings/{meeting.pk}/")
+    few = count_queries(client, f"/supervision/meetings/{meeting.pk}/", cache_state="warm")
     for n in range(4):
         project = factories.create_project(actor=supervisor, lead_unit=unit_a, name=f"项目{n}")
         meeting.projects.add(project)
@@ -401,7 +390,7 @@ def test_detail_runs_a_bounded_number_of_queries(client, meeting, supervisor, un
             actor=supervisor,
             decisions=[issue_row(unit_a, today + dt.timedelta(days=5), project=project)],
         )
-    assert count_queries(client, f"/supervision/meetings/{meeting.pk}/") == few
+    assert count_queries(client, f"/supervision/meetings/{meeting.pk}/", cache_state="warm") == few
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,9 +545,9 @@ def test_api_list_runs_a_fixed_number_of_queries(
             )
 
     add(2)
-    few = count_queries(client, "/api/v1/meetings/", headers=auth)
+    few = count_queries(client, "/api/v1/meetings/", headers=auth, cache_state="warm")
     add(18)
-    assert count_queries(client, "/api/v1/meetings/", headers=auth) == few
+    assert count_queries(client, "/api/v1/meetings/", headers=auth, cache_state="warm") == few
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,14 +12,8 @@ from projects.models import Project, Stage, StageChange
 from supervision import notifications
 from supervision import services_meetings as services
 from supervision.models import NoticeKind, NoticeStatus, Notification, ProjectNotice
-from tests.meeting_helpers import (  # noqa: F401 - fixtures are used by name
-    _fresh_cache,
-    count_queries,
-    login,
-    stranger,
-    unit_supervisor,
-)
-from tests.test_api_resources import assert_error, bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.pages import count_queries, login
 
 
 @pytest.fixture
@@ -365,11 +359,11 @@ def test_the_project_page_links_to_its_notices(
     assert 'id="notices-link"' in html
     services.notice_settle(notice=red_card, actor=supervisor, status="fulfilled", outcome="已整改")
     # One query for the count, whatever the number of notices.
-    with_two = count_queries(client, f"/projects/{project_a.pk}/")
+    with_two = count_queries(client, f"/projects/{project_a.pk}/", cache_state="warm")
     services.notice_settle(
         notice=deadline_notice, actor=supervisor, status="withdrawn", outcome="撤"
     )
-    assert count_queries(client, f"/projects/{project_a.pk}/") == with_two
+    assert count_queries(client, f"/projects/{project_a.pk}/", cache_state="warm") == with_two
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects.models import Leader, Role
@@ -30,9 +28,9 @@ from supervision.models import (
 )
 from supervision.tasks import deliver_webhook, send_email_digests
 from tests import factories
-from tests.robot import serve
-from tests.test_api_resources import assert_error, bearer, make_token
-from tests.test_ranking_pages import make_scheme
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.pages import count_queries
+from tests.support.robot import serve
 from tracker import periods
 from tracker.celery import app as celery_app
 
@@ -57,15 +55,6 @@ def _retries_in_process():
     celery_app.conf.task_eager_propagates = False
     yield
     celery_app.conf.task_eager_propagates = before
-
-
-@pytest.fixture
-def eager():
-    """Tasks queued after commit run in-process for this test (no worker is running)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -235,29 +224,23 @@ def test_mark_all_read_from_the_page(client, unit_a, unit_b, reporter_a, reporte
     assert client.get("/notifications/").context["unread_notification_count"] == 0
 
 
-def page_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries.captured_queries)
-
-
 def test_inbox_and_badge_keep_a_fixed_number_of_queries(client, unit_a, reporter_a):
     client.force_login(reporter_a)
     notify_a(unit_a)
-    cold = page_queries(client, "/notifications/")  # the badge counts once…
-    warm = page_queries(client, "/notifications/")  # …then comes from the cache
+    cold = count_queries(client, "/notifications/", cache_state=None)  # the badge counts once…
+    warm = count_queries(client, "/notifications/", cache_state=None)  # …then comes from the cache
     for n in range(40):
         notify_a(unit_a, title=f"通知{n}")
-    many_cold = page_queries(client, "/notifications/")
-    many_warm = page_queries(client, "/notifications/?page=2")
+    many_cold = count_queries(client, "/notifications/", cache_state=None)
+    many_warm = count_queries(client, "/notifications/?page=2", cache_state=None)
     # session, user, page count, page rows (+ the badge's COUNT when not cached)
     assert (cold, warm, many_cold, many_warm) == (5, 4, 5, 4)
 
 
 def test_badge_costs_at_most_one_query_on_other_pages(client, reporter_a):
     client.force_login(reporter_a)
-    first = page_queries(client, "/rankings/")
-    again = page_queries(client, "/rankings/")
+    first = count_queries(client, "/rankings/", cache_state=None)
+    again = count_queries(client, "/rankings/", cache_state=None)
     assert first == again + 1
 
 
@@ -362,10 +345,7 @@ def test_api_list_keeps_a_fixed_number_of_queries(client, unit_a, reporter_a):
     notify_a(unit_a)
 
     def count() -> int:
-        cache.clear()
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get("/api/v1/notifications/", headers=auth).status_code == 200
-        return len(queries.captured_queries)
+        return count_queries(client, "/api/v1/notifications/", headers=auth)
 
     before = count()
     for n in range(30):
@@ -411,7 +391,7 @@ def test_deliveries_go_to_the_units_and_its_ancestors_webhooks(
 
 
 def test_after_commit_each_delivery_is_sent(
-    county, unit_a, reporter_a, robot, eager, django_capture_on_commit_callbacks
+    county, unit_a, reporter_a, robot, eager_tasks, django_capture_on_commit_callbacks
 ):
     hook(unit_a, robot)
     hook(county, robot, kind="wecom")
@@ -637,7 +617,7 @@ def test_daily_digest(today, unit_a, reporter_a, head_a):
 
 
 def test_immediate_email_after_commit(
-    unit_a, reporter_a, head_a, eager, django_capture_on_commit_callbacks
+    unit_a, reporter_a, head_a, eager_tasks, django_capture_on_commit_callbacks
 ):
     User.objects.filter(pk=reporter_a.pk).update(email="a@example.gov.cn")
     User.objects.filter(pk=head_a.pk).update(email="head@example.gov.cn")
@@ -708,7 +688,7 @@ def test_a_yellow_alert_turning_red_is_told_then(today, led_project, reporter_a)
 
 
 def test_a_red_scan_sends_to_the_units_robot(
-    today, county, led_project, reporter_a, robot, eager, django_capture_on_commit_callbacks
+    today, county, led_project, reporter_a, robot, eager_tasks, django_capture_on_commit_callbacks
 ):
     hook(county, robot, kind="wecom", events=["alert.red"])
     factories.create_milestone(
@@ -728,7 +708,7 @@ def test_publishing_a_ranking_tells_the_ranked_units(
         Role.REPORTER,
         username="township",
     )
-    scheme = make_scheme(county)
+    scheme = factories.RankingSchemeFactory(parent_unit=county)
     snapshot = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-10"))
     rankings.ranking_publish(snapshot=snapshot, actor=supervisor)
     told = Notification.objects.filter(event="ranking.published")
@@ -775,7 +755,7 @@ def test_admin_test_message_reports_a_failure(admin_client, county, robot):
 
 
 def test_admin_retries_a_failed_delivery(
-    admin_client, unit_a, robot, eager, django_capture_on_commit_callbacks
+    admin_client, unit_a, robot, eager_tasks, django_capture_on_commit_callbacks
 ):
     hook(unit_a, robot)
     robot.default = (404, {})

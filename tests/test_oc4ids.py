@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
-import re
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -21,109 +13,22 @@ from projects import selectors, services
 from projects.models import Leader, Project, Stage
 from projects.oc4ids import project_id, project_package
 from tests import factories
+from tests.support.oc4ids import (
+    AS_OF,
+    EXPORT_QUERIES,
+    PUBLISHED,
+    SCHEMA_DIR,
+    assert_codes_in_codelists,
+    assert_valid,
+    by_id,
+    package_of,
+)
 from tracker import periods
-
-jsonschema = pytest.importorskip("jsonschema")
-referencing = pytest.importorskip("referencing")
-
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "oc4ids"
-PUBLISHED = dt.datetime(2026, 11, 21, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
-AS_OF = dt.date(2026, 11, 21)
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 pytestmark = pytest.mark.skipif(
     not SCHEMA_DIR.is_dir(),
     reason=f"the OC4IDS schema is not beside the repository (expected {SCHEMA_DIR})",
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Schema and codelists
-# ---------------------------------------------------------------------------------------------
-
-
-def _format_checker() -> jsonschema.FormatChecker:
-    """date-time (RFC 3339 with an offset) and uri (absolute), without optional packages."""
-    checker = jsonschema.FormatChecker(formats=())
-
-    @checker.checks("date-time", raises=ValueError)
-    def is_datetime(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        return bool(RFC3339.match(value)) and dt.datetime.fromisoformat(value) is not None
-
-    @checker.checks("uri")
-    def is_uri(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        parts = urlparse(value)
-        return bool(parts.scheme and (parts.netloc or parts.path))
-
-    return checker
-
-
-@pytest.fixture(scope="module")
-def validator():
-    from referencing.jsonschema import DRAFT4
-
-    schemas = [
-        json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-        for name in ("project-package-schema.json", "project-schema.json")
-    ]
-    # The package refers to the project schema by its published URL: serve the local copy.
-    registry = referencing.Registry().with_resources(
-        (schema["id"], DRAFT4.create_resource(schema)) for schema in schemas
-    )
-    package_schema = schemas[0]
-    assert package_schema["$schema"] == "http://json-schema.org/draft-04/schema#"
-    jsonschema.Draft4Validator.check_schema(package_schema)
-    return jsonschema.Draft4Validator(
-        package_schema, registry=registry, format_checker=_format_checker()
-    )
-
-
-def codelist(name: str) -> set[str]:
-    with (SCHEMA_DIR / "codelists" / f"{name}.csv").open(encoding="utf-8") as f:
-        return {row["Code"] for row in csv.DictReader(f)}
-
-
-def assert_valid(validator, package: dict) -> None:
-    # What an endpoint would send: plain JSON, no Decimal or date objects left.
-    package = json.loads(json.dumps(package, ensure_ascii=False))
-    errors = sorted(validator.iter_errors(package), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:20]
-    )
-
-
-def assert_codes_in_codelists(package: dict) -> None:
-    """Open codelists too: every code we emit is one the standard defines."""
-    for project in package["projects"]:
-        assert project["status"] in codelist("projectStatus")
-        assert set(project.get("sector", [])) <= codelist("projectSector")
-        if "type" in project:
-            assert project["type"] in codelist("projectType")
-        for party in project["parties"]:
-            assert set(party["roles"]) <= codelist("partyRole")
-        for milestone in project.get("milestones", []):
-            assert milestone["status"] in codelist("milestoneStatus")
-            assert milestone.get("type", "approval") in codelist("milestoneType")
-            assert milestone.get("code", "completion") in codelist("milestoneCode")
-        for metric in project.get("metrics", []):
-            assert metric["id"] in codelist("metricID")
-        for location in project.get("locations", []):
-            if "geometry" in location:
-                assert location["geometry"]["type"] in codelist("geometryType")
-
-
-def package_of(queryset) -> dict:
-    return project_package(
-        queryset,
-        published=PUBLISHED,
-        uri="https://tracker.example.cn/api/oc4ids/projects.json",
-        publisher_name="示范县发展和改革局",
-        as_of=AS_OF,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,13 +174,9 @@ def scenic(supervisor, unit_a):
     return project
 
 
-def by_id(package: dict) -> dict[str, dict]:
-    return {project["id"]: project for project in package["projects"]}
-
-
-def test_package_is_valid_and_its_header_is_right(validator, road, reservoir, scenic):
+def test_package_is_valid_and_its_header_is_right(road, reservoir, scenic):
     package = package_of(Project.objects.all())
-    assert_valid(validator, package)
+    assert_valid(package)
     assert_codes_in_codelists(package)
     assert package["version"] == "0.9"
     assert package["publishedDate"] == "2026-11-21T09:30:00+08:00"
@@ -286,7 +187,7 @@ def test_package_is_valid_and_its_header_is_right(validator, road, reservoir, sc
     )
 
 
-def test_optional_package_fields_and_prefix(validator, road):
+def test_optional_package_fields_and_prefix(road):
     package = project_package(
         Project.objects.all(),
         published=PUBLISHED,
@@ -297,7 +198,7 @@ def test_optional_package_fields_and_prefix(validator, road):
         license="https://creativecommons.org/licenses/by/4.0/",
         publication_policy="https://tracker.example.cn/open-data-policy",
     )
-    assert_valid(validator, package)
+    assert_valid(package)
     assert package["license"] == "https://creativecommons.org/licenses/by/4.0/"
     assert package["publicationPolicy"] == "https://tracker.example.cn/open-data-policy"
     assert package["projects"][0]["id"] == f"oc4ids-cn-sfx-{road.pk}"
@@ -412,7 +313,7 @@ def test_suspended_and_completed(reservoir, scenic):
     assert [o["value"]["amount"] for o in financial["observations"]] == [12_000_000, 20_000_000]
 
 
-def test_key_task_has_no_budget_type_or_financial_metric(validator, supervisor, unit_a):
+def test_key_task_has_no_budget_type_or_financial_metric(supervisor, unit_a):
     task = factories.create_project(
         actor=supervisor,
         lead_unit=unit_a,
@@ -425,7 +326,7 @@ def test_key_task_has_no_budget_type_or_financial_metric(validator, supervisor, 
     )
     report(task, supervisor, "2026-10", "0", "完成方案制定")
     package = package_of(Project.objects.all())
-    assert_valid(validator, package)
+    assert_valid(package)
     data = by_id(package)[project_id(task)]
     assert "budget" not in data
     assert "type" not in data
@@ -433,7 +334,7 @@ def test_key_task_has_no_budget_type_or_financial_metric(validator, supervisor, 
     assert [m["id"] for m in data["metrics"]] == ["physicalProgress"]
 
 
-def test_bundle_reports_through_its_subprojects(validator, supervisor, unit_a):
+def test_bundle_reports_through_its_subprojects(supervisor, unit_a):
     bundle = factories.create_project(
         actor=supervisor, lead_unit=unit_a, name="农村公路打捆项目", prior_investment=Decimal("10")
     )
@@ -451,7 +352,7 @@ def test_bundle_reports_through_its_subprojects(validator, supervisor, unit_a):
     report(subs[1], supervisor, "2026-09", "50", "二标段")
     report(subs[1], supervisor, "2026-10", "25", "二标段")
     package = package_of(Project.objects.all())
-    assert_valid(validator, package)
+    assert_valid(package)
     data = by_id(package)[project_id(bundle)]
     [financial] = data["metrics"]
     assert financial["id"] == "financialProgress"
@@ -513,12 +414,6 @@ def queries_for_package() -> int:
     return len(captured)
 
 
-# One for the projects (with lead unit, township, lead leader and parent joined), one per
-# prefetch: milestones, their revisions, counted reports, funding, cooperating units, year
-# plans, stage changes, sub-projects and the sub-projects' counted reports.
-EXPORT_QUERIES = 10
-
-
 def test_query_count_does_not_grow_with_projects(
     supervisor, unit_a, unit_b, django_assert_max_num_queries
 ):
@@ -529,28 +424,3 @@ def test_query_count_does_not_grow_with_projects(
     with django_assert_max_num_queries(EXPORT_QUERIES):
         many = queries_for_package()
     assert few == many == EXPORT_QUERIES
-
-
-# ---------------------------------------------------------------------------------------------
-# The demo county
-# ---------------------------------------------------------------------------------------------
-
-
-def test_demo_county_exports_valid_oc4ids(validator, today, db, django_assert_max_num_queries):
-    call_command("seed_demo", today="2026-11-21", stdout=io.StringIO())
-    projects = Project.objects.all()
-    with django_assert_max_num_queries(EXPORT_QUERIES):
-        package = package_of(projects)
-    assert len(package["projects"]) == projects.count()
-    assert_valid(validator, package)
-    assert_codes_in_codelists(package)
-    exported = by_id(package)
-    statuses = {p["status"] for p in package["projects"]}
-    assert {"identification", "implementation"} <= statuses
-    for project in projects.filter(kind="project"):
-        data = exported[project_id(project)]
-        assert data["budget"]["amount"]["amount"] == int(project.total_investment * 10000)
-        financial = [m for m in data.get("metrics", []) if m["id"] == "financialProgress"]
-        if financial:
-            cumulative = selectors.project_investment_totals(project, AS_OF)["cumulative"]
-            assert financial[0]["observations"][-1]["value"]["amount"] == int(cumulative * 10000)

@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from projects import services
-from projects.models import Role
 from supervision import rankings
-from supervision.models import RankingScheme, RankingSnapshot, SchemeMetric
+from supervision.models import RankingSnapshot
 from tests import factories
-from tests.test_api_resources import assert_error, bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
+from tests.support.pages import count_queries, login
 from tracker import periods
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_scheme(parent, name="县直部门月度排名", cadence="month"):
-    scheme = RankingScheme.objects.create(
-        name=name,
-        parent_unit=parent,
-        child_kinds=["department"],
-        cadence=cadence,
-        starts_on=dt.date(2026, 1, 1),
-    )
-    SchemeMetric.objects.create(scheme=scheme, metric="red_cards", weight=1)
-    SchemeMetric.objects.create(scheme=scheme, metric="investment_rate", weight=2)
-    return scheme
-
-
 @pytest.fixture
-def board(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, project_a, project_b):
+def board(
+    today,
+    county,
+    unit_a,
+    unit_b,
+    reporter_a,
+    reporter_b,
+    supervisor,
+    project_a,
+    project_b,
+    stranger,
+):
     for project, actor, amount in ((project_a, reporter_a, 600), (project_b, reporter_b, 200)):
         services.year_plan_set(
             project=project, year=2026, actor=actor, planned_investment=Decimal(1000)
@@ -49,27 +36,17 @@ def board(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, pro
             project=project, period=periods.parse("2026-10"), actor=actor, investment=amount
         )
         services.report_submit(report=report, actor=actor)
-    scheme = make_scheme(county)
+    scheme = factories.RankingSchemeFactory(parent_unit=county)
     published = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-10"))
     rankings.ranking_publish(snapshot=published, actor=supervisor)
     draft = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-11"))
     closed_draft = rankings.ranking_compute(scheme=scheme, period=periods.parse("2026-09"))
-    other_county = factories.UnitFactory(name="邻县", kind="county", parent=county.parent)
-    stranger = factories.member(other_county, Role.SUPERVISOR, username="stranger")
     return {
         "scheme": scheme,
         "published": published,
         "draft": draft,
         "closed_draft": closed_draft,
-        "stranger": stranger,
     }
-
-
-def login(client, request, board, persona):
-    if persona == "stranger":
-        client.force_login(board["stranger"])
-    elif persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +60,7 @@ def login(client, request, board, persona):
     ],
 )
 def test_ranking_pages_by_persona(client, request, board, persona, index_lists, published, draft):
-    login(client, request, board, persona)
+    login(client, request, persona)
     index = client.get("/rankings/")
     assert index.status_code == 200
     assert ("县直部门月度排名" in index.content.decode()) is index_lists
@@ -243,14 +220,6 @@ def test_a_county_head_sees_published_but_cannot_republish(client, board, leader
     assert response.status_code == 403
 
 
-def count_queries(client, url) -> int:
-    cache.clear()  # the nav badge's unread count too: every count includes its one query
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(queries.captured_queries)
-
-
 def test_pages_keep_a_fixed_number_of_queries(client, board, county, supervisor, reporter_a):
     client.force_login(supervisor)
     index = count_queries(client, "/rankings/")
@@ -260,7 +229,7 @@ def test_pages_keep_a_fixed_number_of_queries(client, board, county, supervisor,
         unit = factories.UnitFactory(name=f"新部门{n}", kind="department", parent=county)
         factories.create_project(actor=supervisor, lead_unit=unit, name=f"项目{n}")
     for n in range(3):
-        scheme = make_scheme(county, name=f"方案{n}")
+        scheme = factories.RankingSchemeFactory(parent_unit=county, name=f"方案{n}")
         for key in ("2026-09", "2026-10"):
             snapshot = rankings.ranking_compute(scheme=scheme, period=periods.parse(key))
             rankings.ranking_publish(snapshot=snapshot, actor=supervisor)
@@ -285,7 +254,7 @@ def test_pages_keep_a_fixed_number_of_queries(client, board, county, supervisor,
     ],
 )
 def test_api_lists_by_persona(client, request, board, persona, schemes, rankings_seen):
-    user = board["stranger"] if persona == "stranger" else request.getfixturevalue(persona)
+    user = request.getfixturevalue(persona)
     auth = bearer(make_token(user))
     body = client.get("/api/v1/ranking-schemes/", headers=auth).json()
     assert body["count"] == schemes
@@ -334,24 +303,16 @@ def test_api_rankings_are_read_only_and_need_a_token(client, board, supervisor):
     assert RankingSnapshot.objects.get(pk=board["closed_draft"].pk).status == "draft"
 
 
-def api_queries(client, auth, url) -> int:
-    cache.clear()
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, headers=auth)
-    assert response.status_code == 200
-    return len(queries.captured_queries)
-
-
 def test_api_lists_keep_a_fixed_number_of_queries(client, board, county, supervisor):
     auth = bearer(make_token(supervisor))
     client.get("/api/v1/me/", headers=auth)  # the token's first use records it (once a minute)
     urls = ["/api/v1/rankings/?page_size=10", "/api/v1/ranking-schemes/?page_size=10"]
-    before = [api_queries(client, auth, url) for url in urls]
+    before = [count_queries(client, url, headers=auth) for url in urls]
     for n in range(3):
         unit = factories.UnitFactory(name=f"新部门{n}", kind="department", parent=county)
         factories.create_project(actor=supervisor, lead_unit=unit, name=f"项目{n}")
-        scheme = make_scheme(county, name=f"方案{n}")
+        scheme = factories.RankingSchemeFactory(parent_unit=county, name=f"方案{n}")
         for key in ("2026-08", "2026-09", "2026-10"):
             rankings.ranking_compute(scheme=scheme, period=periods.parse(key))
-    after = [api_queries(client, auth, url.replace("=10", "=100")) for url in urls]
+    after = [count_queries(client, url.replace("=10", "=100"), headers=auth) for url in urls]
     assert before == after == [5, 5]

@@ -44,12 +44,26 @@ from projects.models import (
     Unit,
     UnitKind,
 )
+from projects.oc4ids import project_id
+from tests.support.oc4ids import (
+    AS_OF,
+    EXPORT_QUERIES,
+    SCHEMA_DIR,
+    assert_codes_in_codelists,
+    assert_valid,
+    by_id,
+    package_of,
+)
+from tests.support.worlds import built_once
 from tracker import periods
 
 TODAY = "2026-11-21"
 DAY = dt.date(2026, 11, 21)
 NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 NOT_STARTED = {Stage.LEAD, Stage.NEGOTIATING, Stage.SIGNED, Stage.RESERVE, Stage.PREPARING}
+
+# The county is loaded once for the module: under pytest-xdist the module runs on one worker.
+pytestmark = pytest.mark.xdist_group("demo-county")
 
 
 def seed(**options) -> str:
@@ -61,14 +75,8 @@ def seed(**options) -> str:
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The default demo county, loaded once; rolled back when the module is done."""
-    with django_db_blocker.unblock(), time_machine.travel(NOW, tick=False):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield seed()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with built_once(django_db_blocker, NOW):
+        yield seed()
 
 
 @pytest.fixture
@@ -212,7 +220,8 @@ def test_leaders_and_users(county):
     assert user_model.objects.get(username="longhe").check_password("demo12345")
 
 
-def test_output_lists_the_logins(demo):
+def test_output_lists_the_logins(demo, db):
+    # db: a test without it would run after every database test, when the county is gone.
     assert "Loaded" in demo or "已" in demo
     for username in ("admin", "duchashi", "fgj", "xianzhang", "jtj", "jtj_head", "demo12345"):
         assert username in demo
@@ -468,3 +477,28 @@ def test_demo_ledger_has_issues_in_every_state(county):
     assert Issue.objects.filter(source="meeting").exists()
     assert Issue.objects.filter(source="report", report__isnull=False).exists()
     assert not Issue.objects.filter(title="无").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Open data
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not SCHEMA_DIR.is_dir(), reason="the OC4IDS schema is not beside the repo")
+def test_demo_county_exports_valid_oc4ids(county, today, django_assert_max_num_queries):
+    projects = Project.objects.all()
+    with django_assert_max_num_queries(EXPORT_QUERIES):
+        package = package_of(projects)
+    assert len(package["projects"]) == projects.count()
+    assert_valid(package)
+    assert_codes_in_codelists(package)
+    exported = by_id(package)
+    statuses = {p["status"] for p in package["projects"]}
+    assert {"identification", "implementation"} <= statuses
+    for project in projects.filter(kind="project"):
+        data = exported[project_id(project)]
+        assert data["budget"]["amount"]["amount"] == int(project.total_investment * 10000)
+        financial = [m for m in data.get("metrics", []) if m["id"] == "financialProgress"]
+        if financial:
+            cumulative = selectors.project_investment_totals(project, AS_OF)["cumulative"]
+            assert financial[0]["observations"][-1]["value"]["amount"] == int(cumulative * 10000)

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.commands import manage
+
 PRODUCTION = {
     "DATABASE_URL": "postgres://tracker:secret@db:5432/tracker",
     "REDIS_URL": "redis://redis:6379/0",
     "SECRET_KEY": "k3y-" + "x9Qz!7pL#2mN$5vB8cR@4tY&6wE*1uI0oP" + "aSdFgHjKlZxCvBnM",
     "ALLOWED_HOSTS": "xmdd.example.gov.cn",
 }
-STRIPPED = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "DEBUG",
-    "SECURE_SSL_REDIRECT",
-    "SESSION_COOKIE_SECURE",
-    "CSRF_COOKIE_SECURE",
-)
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in STRIPPED}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_production_settings_pass_the_deploy_check():
@@ -106,3 +79,22 @@ def test_bad_values_fail_loudly(env, named):
     result = manage("check", **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and named in result.stderr
+
+
+def test_production_hashes_passwords_slowly_and_only_the_test_profile_does_not():
+    """The test profile's fast hasher (tests/settings.py) must never reach a deployment: the
+    production settings and the embedded demo hash new passwords with PBKDF2 (or Argon2) at
+    Django's work factor."""
+    code = (
+        "from django.contrib.auth.hashers import get_hasher; "
+        "h = get_hasher(); print(h.algorithm, getattr(h, 'iterations', 0))"
+    )
+    for env in (PRODUCTION, {}):
+        result = manage("shell", "-v", "0", "-c", code, **env)
+        assert result.returncode == 0, result.stderr
+        algorithm, iterations = result.stdout.split()
+        assert algorithm in {"pbkdf2_sha256", "argon2"}, algorithm
+        assert algorithm == "argon2" or int(iterations) >= 1_000_000
+    from django.contrib.auth.hashers import get_hasher
+
+    assert get_hasher().algorithm == "md5"  # this run: the test profile

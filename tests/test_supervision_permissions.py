@@ -33,15 +33,13 @@ from supervision import rankings, services_meetings
 from supervision import services as ledger
 from supervision.alerts import scan_alerts
 from supervision.models import (
-    IssueCategory,
-    IssueSource,
     Notification,
     RankingScheme,
     SchemeMetric,
 )
 from tests import factories
-from tests.meeting_helpers import jpeg_bytes, upload
-from tests.test_api_resources import bearer, make_token
+from tests.support.api import bearer, make_token
+from tests.support.files import jpeg_bytes, upload
 from tracker import periods
 
 PERSONAS = ["anonymous", "other", "own", "supervisor", "leader"]
@@ -640,14 +638,8 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, lea
     deadline = today + dt.timedelta(days=10)
 
     def raise_issue(title=ISSUE):
-        return ledger.issue_raise(
-            actor=supervisor,
-            title=title,
-            source=IssueSource.UPPER,
-            category=IssueCategory.LAND_ACQUISITION,
-            unit=unit_a,
-            project=project_a,
-            deadline=deadline,
+        return factories.IssueFactory(
+            actor=supervisor, title=title, unit=unit_a, project=project_a, deadline=deadline
         )
 
     issue = raise_issue()

@@ -15,7 +15,8 @@ from tests import factories
 OCT = "2026-10"
 
 
-def login(client, user):
+def logged_in(client, user):
+    """The test client, logged in as ``user``."""
     client.force_login(user)
     return client
 
@@ -61,14 +62,14 @@ def test_anonymous_is_sent_to_login(client, project_a, url_name):
     ],
 )
 def test_page_matrix(client, request, project_a, persona, detail, edit, report):
-    login(client, request.getfixturevalue(persona))
+    logged_in(client, request.getfixturevalue(persona))
     assert client.get(reverse("project_detail", args=[project_a.pk])).status_code == detail
     assert client.get(reverse("project_edit", args=[project_a.pk])).status_code == edit
     assert client.get(report_url(project_a)).status_code == report
 
 
 def test_leader_sees_the_report_read_only(client, leader, project_a):
-    page = login(client, leader).get(report_url(project_a)).content.decode()
+    page = logged_in(client, leader).get(report_url(project_a)).content.decode()
     assert 'id="report-form"' not in page
     response = client.post(report_url(project_a), {**REPORT_DATA, "action": "save"})
     assert response.status_code == 403
@@ -76,7 +77,7 @@ def test_leader_sees_the_report_read_only(client, leader, project_a):
 
 
 def test_bad_periods_are_not_found(client, reporter_a, project_a):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     for period in ("2026-13", "2026-Q3", "2027-01", "garbage"):
         assert client.get(report_url(project_a, period)).status_code == 404
 
@@ -88,7 +89,7 @@ def test_other_unit_cannot_act_on_the_project(client, reporter_b, project_a, rep
     milestone = factories.create_milestone(
         project=project_a, actor=reporter_a, due_date=dt.date(2026, 12, 1)
     )
-    login(client, reporter_b)
+    logged_in(client, reporter_b)
     posts = [
         (reverse("project_edit", args=[project_a.pk]), {"name": "篡改"}),
         (
@@ -118,7 +119,7 @@ def test_stage_change_and_milestones_through_the_page(client, reporter_a, projec
     milestone = factories.create_milestone(
         project=project_a, actor=reporter_a, due_date=dt.date(2026, 12, 1)
     )
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     client.post(
         reverse("project_stage", args=[project_a.pk]),
         {"to_stage": "preparing", "changed_on": "2026-11-21", "note": "可研已批复"},
@@ -154,7 +155,7 @@ def test_stage_change_and_milestones_through_the_page(client, reporter_a, projec
 
 
 def test_project_create_and_edit(client, reporter_a, unit_a, unit_b):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     data = {
         "name": "工业园区标准厂房",
         "kind": "project",
@@ -186,7 +187,7 @@ def test_concurrent_project_edit_is_refused_and_shows_what_changed(
 ):
     loaded_version = project_a.version
     services.project_update(project=project_a, actor=supervisor, owner="县交投集团")
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     response = client.post(
         reverse("project_edit", args=[project_a.pk]),
         {
@@ -213,7 +214,7 @@ def test_concurrent_project_edit_is_refused_and_shows_what_changed(
 
 
 def test_report_workflow_through_the_pages(client, reporter_a, head_a, project_a):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     client.post(report_url(project_a), {**REPORT_DATA, "action": "save"})
     report = ProgressReport.objects.get(project=project_a, period_key=OCT)
     assert report.status == ReportStatus.DRAFT and report.investment == Decimal("350.5")
@@ -226,7 +227,7 @@ def test_report_workflow_through_the_pages(client, reporter_a, head_a, project_a
     assert (
         client.post(review, {"decision": "approve", "version": report.version}).status_code == 403
     )
-    login(client, head_a)
+    logged_in(client, head_a)
     client.post(review, {"decision": "return", "return_reason": "", "version": report.version})
     report.refresh_from_db()
     assert report.status == ReportStatus.SUBMITTED  # no reason, no return
@@ -236,14 +237,14 @@ def test_report_workflow_through_the_pages(client, reporter_a, head_a, project_a
     report.refresh_from_db()
     assert report.status == ReportStatus.RETURNED
 
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     page = client.get(report_url(project_a)).content.decode()
     assert "请补充照片" in page and 'id="report-form"' in page
     client.post(
         report_url(project_a),
         {**REPORT_DATA, "investment": "360", "action": "submit", "version": report.version},
     )
-    login(client, head_a)
+    logged_in(client, head_a)
     report.refresh_from_db()
     client.post(review, {"decision": "approve", "version": report.version})
     report.refresh_from_db()
@@ -261,12 +262,12 @@ def test_new_report_is_prefilled_from_the_last_one(client, reporter_a, project_a
         physical_progress="桩基完成",
         next_steps="墩柱施工",
     )
-    page = login(client, reporter_a).get(report_url(project_a)).content.decode()
+    page = logged_in(client, reporter_a).get(report_url(project_a)).content.decode()
     assert "桩基完成" in page and "墩柱施工" in page
 
 
 def test_bad_report_input_changes_nothing(client, reporter_a, project_a):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     for bad in ("-1", "abc", "1" * 20):
         response = client.post(
             report_url(project_a), {**REPORT_DATA, "investment": bad, "action": "submit"}
@@ -277,7 +278,7 @@ def test_bad_report_input_changes_nothing(client, reporter_a, project_a):
 
 
 def test_concurrent_report_edit_is_refused(client, reporter_a, project_a):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     client.post(report_url(project_a), {**REPORT_DATA, "action": "save"})
     client.post(report_url(project_a), {**REPORT_DATA, "investment": "400", "version": 1})
     response = client.post(
@@ -301,7 +302,7 @@ def _grow(unit, actor, n, start=0):
 def test_list_pages_keep_a_fixed_number_of_queries(
     client, reporter_a, unit_a, url_name, django_assert_max_num_queries
 ):
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     _grow(unit_a, reporter_a, 5)
     client.get(reverse(url_name))
     with django_assert_max_num_queries(30) as small:
@@ -316,7 +317,7 @@ def test_project_page_keeps_a_fixed_number_of_queries(
 ):
     from tracker import periods
 
-    login(client, reporter_a)
+    logged_in(client, reporter_a)
     url = reverse("project_detail", args=[project_a.pk])
 
     def add(n, first_month):
@@ -359,7 +360,7 @@ def test_home_shows_due_reports_milestones_and_lights(client, reporter_a, projec
     from supervision.alerts import scan_alerts
 
     scan_alerts()  # the daily scan sets the lights
-    page = login(client, reporter_a).get("/").content.decode()
+    page = logged_in(client, reporter_a).get("/").content.decode()
     assert "可研批复" in page and "逾期" in page
     assert reverse("report_form", args=[project_a.pk, "2026-11"]) in page
     assert 'class="light red"' in page  # overdue by more than 15 days
@@ -377,7 +378,7 @@ def test_home_shows_due_reports_milestones_and_lights(client, reporter_a, projec
     ],
 )
 def test_action_matrix_stage_change(client, request, project_a, persona, status, changed):
-    login(client, request.getfixturevalue(persona))
+    logged_in(client, request.getfixturevalue(persona))
     response = client.post(
         reverse("project_stage", args=[project_a.pk]),
         {"to_stage": "preparing", "changed_on": "2026-11-21"},
@@ -405,7 +406,7 @@ def test_action_matrix_report_review(client, request, project_a, reporter_a, per
         project=project_a, period=periods.parse(OCT), actor=reporter_a, investment=Decimal(5)
     )
     services.report_submit(report=report, actor=reporter_a)
-    login(client, request.getfixturevalue(persona))
+    logged_in(client, request.getfixturevalue(persona))
     response = client.post(
         reverse("report_review", args=[project_a.pk, OCT]),
         {"decision": "approve", "version": 2},
@@ -434,7 +435,7 @@ def test_photos_are_served_only_within_scope(client, reporter_a, reporter_b, lea
     )
     url = reverse("report_photo", args=[photo.pk, "thumb"])
     assert client.get(url).status_code == 302  # anonymous → login
-    assert login(client, reporter_b).get(url).status_code == 404
-    response = login(client, leader).get(url)
+    assert logged_in(client, reporter_b).get(url).status_code == 404
+    response = logged_in(client, leader).get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"  # a JPEG thumbnail

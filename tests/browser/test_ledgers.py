@@ -4,32 +4,14 @@ refusal while it is kept, leaving it out, the import. Screenshots of the preview
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from projects.models import ImportBatch, ImportStatus, Project, Role
 from tests import factories
-from tests.test_browser import CHROMIUM, browser, login, shoot  # noqa: F401 (fixture)
-from tests.test_ledgers import simple_ledger
-from tracker.celery import app as celery_app
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="make test installs chromium"),
-]
-
-
-@pytest.fixture
-def eager_tasks():
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
+from tests.support.browser import login, shoot
+from tests.support.ledgers import simple_ledger
 
 
 def test_ledger_import_preview_in_a_real_browser(
-    browser,  # noqa: F811
+    browser,
     live_server,
     transactional_db,
     eager_tasks,

@@ -4,7 +4,6 @@ screenshots of the bulletin at desktop width and 375 px go to test-artifacts/scr
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -14,20 +13,8 @@ from projects import services
 from projects.models import Role
 from supervision import rankings
 from tests import factories
-from tests.test_browser import (  # noqa: F401 (fixture)
-    CHROMIUM,
-    SCREENSHOTS,
-    browser,
-    login,
-    shoot,
-)
-from tests.test_ranking_pages import make_scheme
+from tests.support.browser import SCREENSHOTS, login, shoot
 from tracker import periods
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="make test installs chromium"),
-]
 
 
 @pytest.fixture
@@ -44,7 +31,7 @@ def published(transactional_db):
             project=project, year=today.year, actor=reporter, planned_investment=Decimal(1000)
         )
         units.append((unit, reporter, project, amount))
-    scheme = make_scheme(county)
+    scheme = factories.RankingSchemeFactory(parent_unit=county)
     period = periods.containing("month", today).previous()
     history = [period.previous().previous(), period.previous(), period]
     snapshot = None
@@ -75,7 +62,7 @@ def _errors(page) -> list[str]:
     return errors
 
 
-def test_history_chart_and_bulletin_in_a_real_browser(browser, live_server, published):  # noqa: F811
+def test_history_chart_and_bulletin_in_a_real_browser(browser, live_server, published):
     base = live_server.url
     snapshot = published["snapshot"]
     page = login(browser, base, "ducha", width=1366)

@@ -7,50 +7,16 @@ Screenshots of the pages (desktop and 375 px) go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from PIL import Image
 
 from projects import selectors, services
 from projects.models import ProgressReport, ReportStatus, Role
 from tests import factories
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="make test installs chromium"),
-]
-
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself between browser steps are synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+from tests.support.browser import login, shoot
+from tests.support.files import jpeg_with_exif
 
 
 @pytest.fixture
@@ -79,31 +45,6 @@ def county_data(transactional_db):
     )
     factories.create_milestone(project=project, actor=reporter, due_date=today, name="施工许可")
     return {"reporter": reporter, "head": head, "project": project, "today": today}
-
-
-def jpeg_with_exif(path: Path) -> Path:
-    image = Image.new("RGB", (1200, 800), (90, 140, 200))
-    exif = Image.Exif()
-    exif[0x0132] = timezone.localtime().strftime("%Y:%m:%d %H:%M:%S")
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", exif=exif)
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-def login(browser, base: str, username: str, width: int = 1280):
-    page = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN").new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass12345")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_report_round_trip_in_a_real_browser(browser, live_server, county_data, tmp_path):

@@ -4,7 +4,6 @@ desktop width and 375 px go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -13,13 +12,8 @@ from django.utils import timezone
 from projects import selectors, services
 from projects.models import Role
 from tests import factories
-from tests.test_browser import CHROMIUM, browser, login, shoot  # noqa: F401 (fixture)
+from tests.support.browser import login, shoot
 from tracker import periods
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="make test installs chromium"),
-]
 
 CHARTS = ["chart-monthly", "chart-category", "chart-township", "chart-funnel", "chart-lights"]
 
@@ -60,7 +54,7 @@ def _errors(page) -> list[str]:
     return errors
 
 
-def test_leader_sees_the_charts_and_drills_down(browser, live_server, county):  # noqa: F811
+def test_leader_sees_the_charts_and_drills_down(browser, live_server, county):
     base = live_server.url
     page = login(browser, base, "xianzhang", width=1366)
     errors = _errors(page)
