@@ -10,8 +10,10 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 TEST_DB ?= tracker
+# The suite's first Redis database; each pytest-xdist worker takes the next ones (tests/settings.py).
+TEST_REDIS_DB ?= 1
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
-	REDIS_URL=redis://127.0.0.1:6379/1 \
+	REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) \
 	SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz \
 	ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 DATABASE_CONN_MAX_AGE=0
