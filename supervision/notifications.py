@@ -48,6 +48,7 @@ from supervision.models import (
     WebhookDelivery,
     WebhookKind,
 )
+from tracker import outbox
 from tracker.context_processors import SITE_NAME
 
 logger = logging.getLogger(__name__)
@@ -187,10 +188,7 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
         if people[n.recipient_id][1] == DigestFrequency.IMMEDIATE and people[n.recipient_id][0]
     ]
     forget_unread({n.recipient_id for n in created})
-    if deliveries or immediate:
-        transaction.on_commit(
-            partial(_dispatch, [d.pk for d in deliveries], immediate), robust=True
-        )
+    _dispatch([d.pk for d in deliveries], immediate)
     return created
 
 
@@ -262,13 +260,14 @@ def absolute_url(url: str) -> str:
 
 
 def _dispatch(delivery_ids: list[int], notification_ids: list[int]) -> None:
-    """After commit: one task per delivery, one for the immediate e-mails."""
+    """One task per delivery, one for the immediate e-mails: outbox messages written with the
+    rows they deliver, sent to the workers after commit (tracker/outbox.py)."""
     from supervision import tasks
 
     for delivery_id in delivery_ids:
-        tasks.deliver_webhook.delay(delivery_id)
+        outbox.enqueue(tasks.deliver_webhook, delivery_id)
     if notification_ids:
-        tasks.send_notification_emails.delay(notification_ids)
+        outbox.enqueue(tasks.send_notification_emails, notification_ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,8 +603,7 @@ def deliveries_retry(deliveries) -> int:
     """Send again the given deliveries that are not delivered (the admin's "retry")."""
     ids = list(deliveries.exclude(status=DeliveryStatus.DELIVERED).values_list("pk", flat=True))
     WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING)
-    if ids:
-        transaction.on_commit(partial(_dispatch, ids, []), robust=True)
+    _dispatch(ids, [])
     return len(ids)
 
 

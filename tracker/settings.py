@@ -123,11 +123,14 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
+    # Fail-soft (tracker/cache.py): while Redis is unreachable the cache answers as an empty one,
+    # so pages and the API keep working; short timeouts so a dead server costs little.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "tracker.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tracker",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -194,20 +197,45 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "tracker@localhost"
 
 # Celery: a Redis broker when REDIS_URL is set, otherwise tasks run in-process (embedded demo).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# No result store: nothing in the platform reads a task's result (the outbox records what ran),
+# and a result store is one more Redis connection that must answer before a task can be sent.
+CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=REDIS_URL is None)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker dies before acknowledging it goes back to the queue after this long (the
+# Redis transport's default is an hour). It must be longer than any task runs and than any retry
+# countdown, or the message is delivered twice: tasks are idempotent, and the longest retry
+# countdown (webhooks) is capped below it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 900,
+    # Sending: one quick retry, then give up (the outbox sends again later).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Sending happens after commit (tracker/outbox.py): fail fast when the broker is unreachable, the
+# outbox keeps the message and sends it again once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_IGNORE_RESULT = True
+
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One beat schedule for the whole product; keys say what runs, times are Asia/Shanghai.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat-every-minute": {
         "task": "tracker.tasks.worker_heartbeat",
+        "schedule": crontab(minute="*"),
+    },
+    "outbox-dispatch-every-minute": {
+        "task": "tracker.tasks.dispatch_outbox",
         "schedule": crontab(minute="*"),
     },
     "scan-alerts-daily": {
