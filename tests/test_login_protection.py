@@ -9,11 +9,13 @@ import datetime as dt
 import io
 
 import pytest
+import redis
 import time_machine
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client, RequestFactory
@@ -102,6 +104,22 @@ def test_the_limit_locks_even_the_right_password_out(client, reporter_a, today):
     failures = AccessFailureLog.objects.filter(username="reporter_a", ip_address=HERE)
     assert failures.count() == LIMIT
     assert failures.filter(locked_out=True).count() == 1
+
+
+def test_the_lock_holds_when_redis_is_down(client, reporter_a, today, settings):
+    # Nothing listens on port 1: any cache call on the login path would be a 500.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.get("anything")
+
+    assert_lockout_page(fail(client, "reporter_a", LIMIT))
+    assert_lockout_page(attempt_login(client, "reporter_a", PASSWORD))
+    assert AccessAttempt.objects.get(username="reporter_a").failures_since_start == LIMIT
 
 
 def test_the_lock_names_whom_to_ask_when_configured(client, reporter_a, today, settings):
