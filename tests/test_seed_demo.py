@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import F, Sum
@@ -218,6 +220,17 @@ def test_leaders_and_users(county):
         assert user.username.isascii() and user.first_name
         assert not user.first_name.isascii()
     assert user_model.objects.get(username="longhe").check_password("demo12345")
+
+
+def test_demo_users_log_in_with_the_demo_password(demo, db, client):
+    # seed_demo hashes the documented password directly: the validators that refuse it for
+    # anyone choosing a password (tests/test_login_protection.py) do not stand in the demo's way.
+    with pytest.raises(ValidationError):
+        validate_password("demo12345")
+    for username in ("jtj", "admin"):
+        response = client.post("/accounts/login/", {"username": username, "password": "demo12345"})
+        assert response.status_code == 302 and response["Location"] == "/"
+        client.logout()
 
 
 def test_output_lists_the_logins(demo, db):

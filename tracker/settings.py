@@ -7,6 +7,7 @@ broker. Outside DEBUG, SECRET_KEY and ALLOWED_HOSTS have no defaults.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "simple_history",
+    # django-axes, under a configuration that names it in Chinese in the admin.
+    "tracker.apps.LoginProtectionConfig",
     # Not "rest_framework": its zh_Hans catalog would override Django's own translations of form
     # errors on every page ("This field is required."); the API renders JSON only and needs no
     # DRF templates or static files.
@@ -77,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -136,12 +141,53 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Validators apply wherever a password is chosen (the password-change page, the admin). The demo's
+# users keep their documented password because seed_demo hashes it directly.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "tracker.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("TRACKER_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "tracker.passwords.KnownDefaultPasswordValidator"},
 ]
+
+# Login protection (django-axes; docs/security.md). Failed logins are counted in the database
+# per username and client address, so a lock works without Redis and an attacker guessing one
+# account from one address does not lock its owner out everywhere. After
+# TRACKER_LOGIN_FAILURE_LIMIT failures in a row (none more than the cool-off apart) that pair is
+# refused, even with the right password, for TRACKER_LOGIN_COOLOFF_MINUTES; the site and the
+# admin login share the count. Bearer API tokens never pass through authenticate() and are not
+# counted or locked.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("TRACKER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("TRACKER_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A success clears the pair's count; a try during the lock neither counts nor extends it, so the
+# lockout page can say when it ends.
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The log names the username and address of each failure, lockout and login (never a password):
+# what an audit of logins asks for, and useless masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+AXES_LOCKOUT_CALLABLE = "tracker.login_protection.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "tracker.login_protection.client_ip_address"
+# tracker/admin.py registers the attempts and logs with Chinese labels and an unlock action.
+AXES_ENABLE_ADMIN = False
+# Reverse proxies in front of the application that append the client's address to
+# X-Forwarded-For (nginx: proxy_add_x_forwarded_for); 0 when clients connect directly.
+TRACKER_TRUSTED_PROXIES = env_int("TRACKER_TRUSTED_PROXIES", 0, minimum=0)
+# Whom a locked-out user should call, shown on the lockout page (e.g. "县重点项目服务中心 1234567").
+TRACKER_SUPPORT_CONTACT = env_str("TRACKER_SUPPORT_CONTACT") or ""
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
