@@ -20,6 +20,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
+from kombu import pools as kombu_pools
 
 from projects.models import ImportBatch, ImportStatus, ProgressReport
 from supervision.models import (
@@ -49,10 +50,9 @@ pytestmark = [
 
 
 def _point_celery_at(url: str) -> None:
-    # Drop the connections and producers bound to the old broker (not app.close(): that would
-    # unregister the app, and with it every task).
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # Drop the connections and producers bound to the old broker: kombu's shared pools, the
+    # app's (not app.close(): that would unregister the app, and with it every task).
+    kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     celery_app.conf.broker_url = url
