@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tracker.env import (
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "simple_history",
     # django-axes, under a configuration that names it in Chinese in the admin.
     "tracker.apps.LoginProtectionConfig",
+    "csp",
     # Not "rest_framework": its zh_Hans catalog would override Django's own translations of form
     # errors on every page ("This field is required."); the API renders JSON only and needs no
     # DRF templates or static files.
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -227,6 +230,28 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): everything from our own origin, no inline script, style or
+# event handler anywhere (templates keep their JS in static/js/<page>.js; tests/test_csp.py
+# scans them). data: images are the favicon placeholder and icons inside vendored CSS. ECharts
+# styles its canvas through the CSSOM, which a policy does not restrict, and draws its tooltips on
+# the canvas (renderMode "richText" in static/js/). /api/docs/ (Swagger UI) relaxes style-src for
+# itself only (projects/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Our own Chinese page, in the site's layout, when a form's CSRF token is missing or stale.
+CSRF_FAILURE_VIEW = "projects.views.errors.csrf_failure"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 
 EMAIL_BACKEND = (

@@ -38,5 +38,11 @@ urlpatterns = [
     path("", include("projects.urls")),
 ]
 
+# The site's own error pages (Chinese, in the layout, JSON under /api/).
+handler400 = "projects.views.errors.bad_request"
+handler403 = "projects.views.errors.permission_denied"
+handler404 = "projects.views.errors.page_not_found"
+handler500 = "projects.views.errors.server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
