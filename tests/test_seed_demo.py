@@ -52,6 +52,7 @@ from tests.support.oc4ids import (
     EXPORT_QUERIES,
     SCHEMA_DIR,
     assert_codes_in_codelists,
+    assert_passes_review,
     assert_valid,
     by_id,
     package_of,
@@ -505,6 +506,7 @@ def test_demo_county_exports_valid_oc4ids(county, today, django_assert_max_num_q
     assert len(package["projects"]) == projects.count()
     assert_valid(package)
     assert_codes_in_codelists(package)
+    assert_passes_review(package)  # the OC4IDS data review tool, as a publisher would run it
     exported = by_id(package)
     statuses = {p["status"] for p in package["projects"]}
     assert {"identification", "implementation"} <= statuses

@@ -9,6 +9,9 @@ class TrackerConfig(AppConfig):
     name = "tracker"
     verbose_name = _("Platform")
 
+    def ready(self) -> None:
+        from tracker import checks  # noqa: F401 - registers the system checks
+
 
 class LoginProtectionConfig(AxesAppConfig):
     """django-axes under a name the Chinese admin shows (its own config has none)."""

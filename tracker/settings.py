@@ -345,6 +345,18 @@ TRACKER_RANKING_REFRESH_DAYS = env_int("TRACKER_RANKING_REFRESH_DAYS", 92, minim
 # The site's address as people reach it: links in e-mails and group-robot messages are absolute.
 TRACKER_SITE_URL = env_url("TRACKER_SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000"
 
+# OC4IDS open data (docs/oc4ids.md): project identifiers begin with the prefix the OC4IDS helpdesk
+# registered for the publisher, "oc4ids-" and six characters. The placeholder lets the demo and a
+# county that does not publish yet run; `manage.py check --deploy` warns while it is in use.
+OC4IDS_PLACEHOLDER_PREFIX = "oc4ids-xxxxxx"
+TRACKER_OC4IDS_PREFIX = env_str("TRACKER_OC4IDS_PREFIX") or OC4IDS_PLACEHOLDER_PREFIX
+if not re.fullmatch(r"oc4ids-[a-z0-9]{6}", TRACKER_OC4IDS_PREFIX):
+    raise ImproperlyConfigured(
+        "TRACKER_OC4IDS_PREFIX must be the project identifier prefix registered with the OC4IDS "
+        "helpdesk: 'oc4ids-' and six lowercase letters or digits, e.g. oc4ids-bu3kcz; got "
+        f"{TRACKER_OC4IDS_PREFIX!r}"
+    )
+
 # How long the API keeps tombstones; a mirror that last synced longer ago must pull everything.
 TRACKER_TOMBSTONE_DAYS = env_int("TRACKER_TOMBSTONE_DAYS", 180, minimum=1)
 
