@@ -644,7 +644,14 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     required=False,
     description='The ETag of the object as read, e.g. "3"; when sent and stale: 412.',
 )
-WRITE_ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **ERRORS}
+# 409: a write that raced another into a unique constraint; 413: a body over the limit.
+WRITE_ERRORS = {
+    400: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    413: ErrorSerializer,
+    **ERRORS,
+}
 UPDATE_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer, 428: ErrorSerializer}
 ACTION_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer}
 
