@@ -154,7 +154,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             or (isinstance(exc, exceptions.ParseError) and not isinstance(exc, BodyParseError))
         ):
             message = messages.get(code, message)
-        response.data = error_body(code, message)
+        wait = getattr(exc, "wait", None)  # other 429s (dashboard computations) say when too
+        response.data = error_body(code, message, {"retry_after": int(wait)} if wait else None)
         return response
     # Django's Http404 and PermissionDenied, converted by DRF.
     code = "not_found" if response.status_code == 404 else "permission_denied"
