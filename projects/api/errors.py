@@ -115,9 +115,10 @@ def _request_response(exc: Exception) -> Response | None:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    domain = _domain_response(exc) or _request_response(exc)
-    if domain is not None:
-        return domain
+    for answer in (_domain_response, _request_response):
+        response = answer(exc)
+        if response is not None:
+            return response
     response = exception_handler(exc, context)
     if response is None:
         # An unexpected error: log it with its traceback and still answer in JSON.
