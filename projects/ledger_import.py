@@ -50,7 +50,7 @@ from projects.models import (
     Unit,
     UnitKind,
 )
-from tracker import outbox, periods
+from tracker import integrity, outbox, periods
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 25  # rows between two progress reports
@@ -1007,6 +1007,8 @@ def _describe(exc: Exception) -> str:
         return " ".join(exc.messages)
     if isinstance(exc, PermissionDenied):
         return str(exc) or _("Not allowed.")
+    if isinstance(exc, IntegrityError):
+        return integrity.refusal_for(exc).reason
     return _("The database refused the row (a duplicate project code?).")
 
 

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from projects import selectors as project_selectors
+from projects.api.parsers import JSONParser
 from projects.api.resources import (
     ACTION_ERRORS,
     IF_MATCH_OPTIONAL,
@@ -34,6 +35,7 @@ from projects.api.resources import (
     read_only,
     since_filter,
 )
+from projects.api.serializers import StrictSerializer
 from projects.models import Leader, Project, Unit
 from supervision import selectors, services
 from supervision.models import (
@@ -157,7 +159,7 @@ class IssueSerializer(serializers.ModelSerializer):
         return obj.days_overdue(timezone.localdate())
 
 
-class IssueRaiseSerializer(serializers.Serializer):
+class IssueRaiseSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     requirement = serializers.CharField(required=False, allow_blank=True, default="")
@@ -175,7 +177,7 @@ class IssueRaiseSerializer(serializers.Serializer):
     deadline = serializers.DateField()
 
 
-class HelpRequestSerializer(serializers.Serializer):
+class HelpRequestSerializer(StrictSerializer):
     requesting_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     title = serializers.CharField(max_length=200)
     description = serializers.CharField()
@@ -188,7 +190,7 @@ class HelpRequestSerializer(serializers.Serializer):
     )
 
 
-class TextSerializer(serializers.Serializer):
+class TextSerializer(StrictSerializer):
     text = serializers.CharField()
 
 
@@ -215,11 +217,11 @@ class UrgeSerializer(TextSerializer):
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField()
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -227,17 +229,17 @@ class EscalateSerializer(ReasonSerializer):
     level = serializers.ChoiceField(choices=EscalationLevel.choices)
 
 
-class ExtensionAskSerializer(serializers.Serializer):
+class ExtensionAskSerializer(StrictSerializer):
     new_deadline = serializers.DateField()
     reason = serializers.CharField()
 
 
-class ExtensionDecisionSerializer(serializers.Serializer):
+class ExtensionDecisionSerializer(StrictSerializer):
     grant = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class AcceptSerializer(serializers.Serializer):
+class AcceptSerializer(StrictSerializer):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     deadline = serializers.DateField()
     leader = serializers.PrimaryKeyRelatedField(

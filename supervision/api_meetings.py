@@ -28,6 +28,7 @@ from projects.api.resources import (
     read_only,
     writes,
 )
+from projects.api.serializers import StrictModelSerializer, StrictSerializer
 from projects.models import Leader, Project, Unit
 from supervision import selectors_meetings
 from supervision import services_meetings as services
@@ -175,7 +176,7 @@ class ProjectNoticeSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
-class _ScopedWriteSerializer(serializers.ModelSerializer):
+class _ScopedWriteSerializer(StrictModelSerializer):
     """References limited like the web form's choices: anything else "does not exist"."""
 
     def __init__(self, *args, user=None, **kwargs) -> None:
@@ -243,20 +244,20 @@ class MeetingWriteSerializer(_ScopedWriteSerializer):
         }
 
 
-class ScoreRowSerializer(serializers.Serializer):
+class ScoreRowSerializer(StrictSerializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     score = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class ScoreSheetSerializer(serializers.Serializer):
+class ScoreSheetSerializer(StrictSerializer):
     scores = ScoreRowSerializer(
         many=True,
         help_text="The whole score sheet: a visited project left out has no score.",
     )
 
 
-class IssueRowSerializer(serializers.Serializer):
+class IssueRowSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=IssueCategory.choices)
     unit = serializers.PrimaryKeyRelatedField(
@@ -286,11 +287,11 @@ class IssueRowSerializer(serializers.Serializer):
         return data
 
 
-class IssueBatchSerializer(serializers.Serializer):
+class IssueBatchSerializer(StrictSerializer):
     issues = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
-class DecisionBatchSerializer(serializers.Serializer):
+class DecisionBatchSerializer(StrictSerializer):
     decisions = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
@@ -308,7 +309,7 @@ class NoticeIssueSerializer(_ScopedWriteSerializer):
         return {"project": Project.objects.visible_to(user)}
 
 
-class NoticeSettleSerializer(serializers.Serializer):
+class NoticeSettleSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=[(s.value, s.label) for s in services.SETTLED_STATUSES]
     )

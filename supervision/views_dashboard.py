@@ -35,15 +35,20 @@ def _unit_trail(user, unit: Unit) -> tuple[list[Unit], list[Unit]]:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     try:
         unit, day, snapshot = dashboard_view.load(request.user, request.GET)
-    except dashboard_view.BadInput as exc:
-        messages.error(request, str(exc))
+    except (dashboard_view.BadInput, dashboard.TooManyComputations) as exc:
+        # Say why, and show today's figures (never throttled) instead.
+        if isinstance(exc, dashboard.TooManyComputations):
+            messages.error(request, dashboard_view.too_many_message(exc))
+            status = 429
+        else:
+            messages.error(request, str(exc))
+            status = 400
         params = request.GET.copy()
         params.pop("date", None)
         if params.get("unit", "").isdigit() or not params.get("unit"):
             unit, day, snapshot = dashboard_view.load(request.user, params)
         else:
             unit, day, snapshot = dashboard_view.load(request.user, {})
-        status = 400
     else:
         status = 200
     ancestors, children = _unit_trail(request.user, unit)
@@ -74,8 +79,15 @@ def dashboard_refresh(request: HttpRequest) -> HttpResponse:
     except dashboard_view.BadInput as exc:
         messages.error(request, str(exc))
         return redirect("dashboard")
-    dashboard.refresh(day, unit)
-    messages.success(request, _("The figures were recomputed."))
+    try:
+        dashboard.recompute_for(request.user, day, unit)
+    except dashboard.NoDataYet as exc:
+        messages.error(request, dashboard_view.no_data_message(exc))
+        return redirect("dashboard")
+    except dashboard.TooManyComputations as exc:
+        messages.error(request, dashboard_view.too_many_message(exc))
+    else:
+        messages.success(request, _("The figures were recomputed."))
     return redirect(f"{request.path.rsplit('refresh/', 1)[0]}?unit={unit.pk}&date={day:%Y-%m-%d}")
 
 
@@ -92,6 +104,13 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         unit, day, snapshot = dashboard_view.load(request.user, request.GET)
     except dashboard_view.BadInput as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    except dashboard.TooManyComputations as exc:
+        return HttpResponse(
+            dashboard_view.too_many_message(exc),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": str(exc.wait)},
+        )
     shown = dashboard_view.present(snapshot.data, unit)
     book = spreadsheets.Spreadsheet()
     sheet = book.sheet(

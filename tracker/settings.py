@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a body (the CSRF check, forms, the API's parser): 413 in Chinese;
+    # and database refusals of a write as a 409 page, not a 500.
+    "tracker.middleware.RefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -342,6 +345,12 @@ TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimu
 # this many days after its period ends (reports and corrections arrive after a period closes).
 TRACKER_RANKING_REFRESH_DAYS = env_int("TRACKER_RANKING_REFRESH_DAYS", 92, minimum=0)
 
+# Dashboards computed on demand (a past day nobody opened before, "recompute now") per user and
+# minute; days already computed are always shown (docs/dashboards.md).
+TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE = env_int(
+    "TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE", 3, minimum=1
+)
+
 # The site's address as people reach it: links in e-mails and group-robot messages are absolute.
 TRACKER_SITE_URL = env_url("TRACKER_SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000"
 
@@ -395,7 +404,8 @@ REST_FRAMEWORK = {
         "anon": env_str("API_RATE_ANONYMOUS") or "60/minute",
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON bounded in nesting, with messages for people (projects/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["projects.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
