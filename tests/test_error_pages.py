@@ -80,11 +80,11 @@ def test_a_bad_host_is_a_chinese_400(client):
     assert HOME in html
 
 
-def test_a_too_large_form_is_a_chinese_400_that_says_so(client, reporter_a, settings):
+def test_a_too_large_form_is_a_chinese_413_that_says_so(client, reporter_a, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     client.force_login(reporter_a)
-    html = page(client.post(reverse("project_create"), {"name": "x" * 5000}), 400)
-    assert "提交的内容太大" in html
+    html = page(client.post(reverse("project_create"), {"name": "x" * 5000}), 413)
+    assert "提交的数据过大" in html and "未保存任何内容" in html
     assert "RequestDataTooBig" not in html
 
 

@@ -48,7 +48,13 @@ def _back_url(request: HttpRequest) -> str:
 
 
 def refused_page(request: HttpRequest, *, status: int, title: str, message: str, hint: str):
-    context = {"title": title, "message": message, "hint": hint, "back_url": _back_url(request)}
+    context = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "hint": hint,
+        "back_url": _back_url(request),
+    }
     return render(request, "refused.html", context, status=status)
 
 
