@@ -186,6 +186,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # what an audit of logins asks for, and useless masked.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
 AXES_LOCKOUT_CALLABLE = "tracker.login_protection.lockout_response"
+# No "AXES: BEGIN …" banner on every start of every command and process.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "tracker.login_protection.client_ip_address"
 # tracker/admin.py registers the attempts and logs with Chinese labels and an unlock action.
 AXES_ENABLE_ADMIN = False
