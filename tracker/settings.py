@@ -239,6 +239,10 @@ TRACKER_REPORT_CADENCE = env_choice(
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
 
+# Separation of duties: whoever submits a progress report never approves or returns it, whoever
+# reports an issue rectified never closes it (销号). On unless set to 0 (a one-person office).
+TRACKER_SEPARATE_DUTIES = env_bool("TRACKER_SEPARATE_DUTIES", True)
+
 # A ranking draft of a closed period is recomputed by the daily job until it is published, for
 # this many days after its period ends (reports and corrections arrive after a period closes).
 TRACKER_RANKING_REFRESH_DAYS = env_int("TRACKER_RANKING_REFRESH_DAYS", 92, minimum=0)
