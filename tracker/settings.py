@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=10),
     },
+    "prune-idempotency-keys-daily": {
+        "task": "projects.tasks.prune_idempotency_keys",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "prune-ledger-imports-daily": {
         "task": "projects.tasks.prune_ledger_imports",
         "schedule": crontab(hour=3, minute=20),
@@ -290,7 +294,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "projects.api.schema.TrackerAutoSchema",
     "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
     # Times in the current time zone (Asia/Shanghai), so with a +08:00 offset.
     "DATETIME_FORMAT": "iso-8601",

@@ -30,6 +30,7 @@ from rest_framework.reverse import reverse
 
 from projects import selectors, services
 from projects.api.errors import error_body
+from projects.api.idempotency import IdempotentPostMixin
 from projects.api.serializers import ErrorSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
@@ -626,7 +627,9 @@ def visible_projects(user) -> QuerySet[Project]:
     return Project.objects.visible_to(user)
 
 
-class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
+class ResourceViewSet(IdempotentPostMixin, viewsets.ReadOnlyModelViewSet):
+    """The base of the API's resources: every POST honours ``Idempotency-Key``."""
+
     pagination_class = StandardPagination
 
 
