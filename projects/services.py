@@ -66,6 +66,24 @@ def _save(instance: models.Model, actor, **kwargs: Any) -> None:
     instance.save(**kwargs)
 
 
+def _saved_unless_taken(instance: models.Model, actor, key: models.QuerySet) -> bool:
+    """Save ``instance``; for a new row of a one-row-per-``key`` table, False (nothing written)
+    when a concurrent request has inserted that row first: found by ``full_clean``'s unique
+    check or, when that request had not committed yet, by PostgreSQL, which held this insert
+    until it did. Either way the other row is visible to the caller's next statement."""
+    if instance.pk is not None:
+        _save(instance, actor)
+        return True
+    try:
+        with transaction.atomic():
+            _save(instance, actor)
+    except (IntegrityError, ValidationError):
+        if not key.exists():
+            raise
+        return False
+    return True
+
+
 def _check_version(instance: models.Model, expected_version: int | None) -> None:
     if expected_version is not None and instance.version != expected_version:
         raise VersionConflict(instance, expected_version)
@@ -733,23 +751,15 @@ def report_create(
         "problems": problems,
         "next_steps": next_steps,
     }
-    report = ProgressReport.objects.filter(project=project, period_key=period.key).first()
+    period_report = ProgressReport.objects.filter(project=project, period_key=period.key)
+    report = period_report.first()
     if report is None:
         report = _new_report(project, period, actor)
         for field, value in content.items():
             setattr(report, field, value)
-        try:
-            with transaction.atomic():
-                _save(report, actor)
-        except (IntegrityError, ValidationError):
-            # A concurrent request inserted it first: found by full_clean's check of the unique
-            # constraint or, when that request had not committed yet, by PostgreSQL, which held
-            # our insert until it did. Either way its row is visible to the next statement.
-            report = ProgressReport.objects.filter(project=project, period_key=period.key).first()
-            if report is None:
-                raise
-        else:
+        if _saved_unless_taken(report, actor, period_report):
             return report, True
+        report = period_report.get()
     if all(getattr(report, field) == value for field, value in content.items()):
         return report, False
     raise ReportExists(report)
@@ -858,7 +868,17 @@ def funding_set(
         funding.version += 1
     funding.planned = planned
     funding.arrived = arrived
-    _save(funding, actor)
+    key = ProjectFunding.objects.filter(project=project, source=source)
+    if not _saved_unless_taken(funding, actor, key):
+        # Another request created the row meanwhile: save over it, as had it come first.
+        return funding_set(
+            project=project,
+            source=source,
+            planned=planned,
+            arrived=arrived,
+            actor=actor,
+            expected_version=expected_version,
+        )
     return funding
 
 
@@ -941,7 +961,18 @@ def target_set(
         target.version += 1
     target.target_value = target_value
     target.note = note
-    _save(target, actor)
+    key = Target.objects.filter(unit=unit, year=year, metric=metric)
+    if not _saved_unless_taken(target, actor, key):
+        # Another request created the row meanwhile: save over it, as had it come first.
+        return target_set(
+            actor=actor,
+            unit=unit,
+            year=year,
+            metric=metric,
+            target_value=target_value,
+            note=note,
+            expected_version=expected_version,
+        )
     return target
 
 

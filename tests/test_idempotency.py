@@ -168,7 +168,7 @@ def test_keys_work_on_every_post_of_the_api(client, supervisor, unit_a, today):
 # --- at the same time ---------------------------------------------------------------------------
 
 
-def concurrently(requests: list[tuple[dict, dict]]) -> list:
+def concurrently(requests: list[tuple[dict, dict]], url: str = URL) -> list:
     """Send each (body, headers) POST from its own thread and connection, all released at once;
     returns the responses in order (or the exception a thread met)."""
     barrier = threading.Barrier(len(requests))
@@ -178,7 +178,7 @@ def concurrently(requests: list[tuple[dict, dict]]) -> list:
         try:
             client = Client()
             barrier.wait()
-            results[index] = post(client, data, headers)
+            results[index] = post(client, data, headers, url=url)
         except BaseException as exc:  # pragma: no cover - reported by the assertions
             results[index] = exc
         finally:
@@ -234,6 +234,29 @@ def test_concurrent_posts_with_one_key_write_once_and_answer_alike(auth, project
     assert sorted(r.get("Idempotent-Replayed", "") for r in responses) == ["", "true", "true"]
     assert ProgressReport.objects.count() == 1
     assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("url", "persona", "data"),
+    [
+        ("/api/v1/project-funding/", "reporter_a", {"source": "county_fiscal", "planned": "5"}),
+        ("/api/v1/targets/", "supervisor", {"year": 2026, "metric": "funding"}),
+    ],
+)
+def test_concurrent_upserts_create_one_row_and_say_so_once(
+    request, project_a, unit_a, url, persona, data
+):
+    """Funding rows and targets are one per key too: three threads, one 201, no 500."""
+    headers = bearer(make_token(request.getfixturevalue(persona), write=True))
+    if "source" in data:
+        data = {**data, "project": project_a.pk, "arrived": "0"}
+    else:
+        data = {**data, "unit": unit_a.pk, "target_value": "100"}
+    responses = concurrently([(data, headers)] * 3, url=url)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 200, 201], [getattr(r, "content", r) for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
 
 
 def test_the_prune_job_keeps_fresh_keys(reporter_a, today):

@@ -1083,11 +1083,12 @@ class ProjectFundingViewSet(VersionedMixin, ResourceViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         project = data.pop("project")
-        existed = ProjectFunding.objects.filter(project=project, source=data["source"]).exists()
         funding = services.funding_set(
             project=project, actor=request.user, expected_version=expected, **data
         )
-        return self.written(funding, created=not existed)
+        # A new row starts at version 1, saving one raises it: right even when two requests
+        # for one row cross (a check made before the write would tell both "created").
+        return self.written(funding, created=funding.version == 1)
 
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         funding = self.get_object()
@@ -1172,13 +1173,10 @@ class TargetViewSet(VersionedMixin, ResourceViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         unit = data.pop("unit")
-        existed = Target.objects.filter(
-            unit=unit, year=data["year"], metric=data["metric"]
-        ).exists()
         target = services.target_set(
             actor=request.user, unit=unit, expected_version=expected, **data
         )
-        return self.written(target, created=not existed)
+        return self.written(target, created=target.version == 1)
 
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         target = self.get_object()
