@@ -92,6 +92,7 @@ test: test-packages messages lint
 ARGS ?=
 test-quick:
 	./scripts/ensure-services.sh $(TEST_DB)
+	$(PY) manage.py compilemessages -l zh_Hans --ignore='.venv/*' -v 0
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_PARALLEL) --reuse-db $(ARGS)
 
 # The province-scale ranking benchmark, on a database of its own (it empties it), written to

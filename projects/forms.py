@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from projects import selectors, services
 from projects.models import Project, Stage
+from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateField
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_INPUT = forms.DateInput(attrs=DATE_PICKER_ATTRS, format="%Y-%m-%d")
 MONEY_ATTRS = {"inputmode": "decimal", "step": "0.01", "min": "0"}
 
 
@@ -90,7 +91,7 @@ class ProjectForm(forms.ModelForm):
 class StageForm(forms.Form):
     label_suffix = ""
     to_stage = forms.ChoiceField(label=_("new stage"), choices=Stage.choices)
-    changed_on = forms.DateField(label=_("date of change"), widget=DATE_INPUT)
+    changed_on = PlausibleDateField(label=_("date of change"), widget=DATE_INPUT)
     note = forms.CharField(
         label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -105,11 +106,11 @@ class StageForm(forms.Form):
 
 
 class MilestoneCompleteForm(VersionedForm):
-    done_date = forms.DateField(label=_("date done"), widget=DATE_INPUT)
+    done_date = PlausibleDateField(label=_("date done"), widget=DATE_INPUT)
 
 
 class MilestoneReviseForm(VersionedForm):
-    new_due_date = forms.DateField(label=_("new due date"), widget=DATE_INPUT)
+    new_due_date = PlausibleDateField(label=_("new due date"), widget=DATE_INPUT)
     reason = forms.CharField(
         label=_("reason for the change"), widget=forms.Textarea(attrs={"rows": 2})
     )

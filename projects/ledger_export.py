@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from io import BytesIO
-from urllib.parse import quote
 
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpResponse
 from django.utils import translation
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -29,59 +25,45 @@ from projects.models import (
     Unit,
     UnitKind,
 )
-from tracker import periods
+from tracker import periods, spreadsheets
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY_FORMAT = "#,##0.00"
-DATE_FORMAT = "yyyy-mm-dd"
 VALUES_SHEET = "可选值"
-HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 FIRST_DATA_ROW = 3  # a title line, then the header
 TEMPLATE_ROWS = 500  # rows that get the drop-down lists in a blank template
+TEXT_FIELDS = ("description", "physical_progress", "problems", "next_steps", "remarks")
 
 
-def xlsx_response(workbook: Workbook, filename: str) -> HttpResponse:
-    buffer = BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+def _sheet_columns(columns: list[lc.Column], headers: dict[str, str]) -> list[spreadsheets.Column]:
+    """The ledger's columns as the writer lays them out; ``headers`` replaces some headers."""
+
+    def number_format(column: lc.Column) -> str | None:
+        if "万元" in column.header:
+            return spreadsheets.MONEY
+        return spreadsheets.DATE if column.field in lc.PROJECT_DATES else None
+
+    return [
+        spreadsheets.Column(
+            headers.get(column.field, column.header),
+            width=column.width,
+            number_format=number_format(column),
+            wrap=column.field in TEXT_FIELDS,
+        )
+        for column in columns
+    ]
 
 
-def _sheet_with_header(workbook: Workbook, title: str, heading: str, columns: list[lc.Column]):
-    sheet = workbook.active
-    sheet.title = title
-    sheet.append([heading])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
-    sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    sheet.append([column.header for column in columns])
-    for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=2, column=index)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "C3"
+def _sheet_with_header(
+    book: spreadsheets.Spreadsheet,
+    title: str,
+    heading: str,
+    columns: list[lc.Column],
+    headers: dict[str, str] | None = None,
+) -> spreadsheets.Sheet:
+    sheet = book.sheet(title, _sheet_columns(columns, headers or {}))
+    sheet.heading(heading, alignment=Alignment(horizontal="center"))
+    sheet.header(fill=spreadsheets.HEADER_FILL)
+    sheet.freeze("C3")
     return sheet
-
-
-def _format_rows(sheet, columns: list[lc.Column], last_row: int) -> None:
-    money = {i for i, c in enumerate(columns, 1) if "万元" in c.header}
-    dates = {i for i, c in enumerate(columns, 1) if c.field in lc.PROJECT_DATES}
-    wrap = Alignment(wrap_text=True, vertical="top")
-    texts = {
-        i
-        for i, c in enumerate(columns, 1)
-        if c.field in ("description", "physical_progress", "problems", "next_steps", "remarks")
-    }
-    for row in range(FIRST_DATA_ROW, last_row + 1):
-        for col in money:
-            sheet.cell(row=row, column=col).number_format = MONEY_FORMAT
-        for col in dates:
-            sheet.cell(row=row, column=col).number_format = DATE_FORMAT
-        for col in texts:
-            sheet.cell(row=row, column=col).alignment = wrap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,16 +88,23 @@ def allowed_values(units: QuerySet[Unit] | None = None) -> dict[str, list[str]]:
     }
 
 
-def _add_values_sheet(workbook: Workbook, sheet, values: dict[str, list[str]], last_row: int):
+def _add_values_sheet(
+    book: spreadsheets.Spreadsheet,
+    sheet: spreadsheets.Sheet,
+    values: dict[str, list[str]],
+    last_row: int,
+) -> spreadsheets.Sheet:
     """A sheet listing the allowed values, and list validations on the data columns."""
-    listing = workbook.create_sheet(VALUES_SHEET)
     headers = lc.PROJECT_HEADERS
+    listing = book.sheet(
+        VALUES_SHEET, [spreadsheets.Column(headers[field], width=20) for field in values]
+    )
+    listing.header(alignment=None)
     positions = {column.field: index for index, column in enumerate(lc.PROJECT_COLUMNS, 1)}
     for col, (field, items) in enumerate(values.items(), start=1):
-        listing.cell(row=1, column=col, value=headers[field]).font = Font(bold=True)
-        listing.column_dimensions[get_column_letter(col)].width = 20
+        # A name that had to be quoted is listed quoted: picked from the list, it imports as is.
         for row, item in enumerate(items, start=2):
-            listing.cell(row=row, column=col, value=item)
+            listing.cell(row, col, item)
         if not items:
             continue
         letter = get_column_letter(col)
@@ -132,12 +121,12 @@ def _add_values_sheet(workbook: Workbook, sheet, values: dict[str, list[str]], l
         )
         target = get_column_letter(positions[field])
         validation.add(f"{target}{FIRST_DATA_ROW}:{target}{last_row}")
-        sheet.add_data_validation(validation)
-    listing.freeze_panes = "A2"
+        sheet.worksheet.add_data_validation(validation)
+    listing.freeze("A2")
     return listing
 
 
-def _add_number_validations(sheet, last_row: int) -> None:
+def _add_number_validations(sheet: spreadsheets.Sheet, last_row: int) -> None:
     positions = {column.field: index for index, column in enumerate(lc.PROJECT_COLUMNS, 1)}
     for field in lc.PROJECT_MONEY:
         letter = get_column_letter(positions[field])
@@ -152,7 +141,7 @@ def _add_number_validations(sheet, last_row: int) -> None:
             showInputMessage=True,
         )
         check.add(f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
-        sheet.add_data_validation(check)
+        sheet.worksheet.add_data_validation(check)
     for field in lc.PROJECT_DATES:
         letter = get_column_letter(positions[field])
         hint = DataValidation(
@@ -165,7 +154,7 @@ def _add_number_validations(sheet, last_row: int) -> None:
             showInputMessage=True,
         )
         hint.add(f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
-        sheet.add_data_validation(hint)
+        sheet.worksheet.add_data_validation(hint)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,25 +209,25 @@ def project_ledger_workbook(
     year: int,
     title: str,
     values: dict[str, list[str]] | None = None,
-) -> Workbook:
+) -> spreadsheets.Spreadsheet:
     """The project ledger; with ``projects`` None, the blank template."""
-    columns = lc.PROJECT_COLUMNS
-    workbook = Workbook()
+    book = spreadsheets.Spreadsheet()
     with translation.override(lc.LEDGER_LANGUAGE):
-        sheet = _sheet_with_header(workbook, "项目台账", title, columns)
-        count = 0
-        for count, project in enumerate(projects or [], start=1):
-            sheet.append(_project_row(count, project))
+        # The header names the plan year so that a file imported later is read for the same year.
+        sheet = _sheet_with_header(
+            book, "项目台账", title, lc.PROJECT_COLUMNS, {"year_plan": f"{year}年计划投资(万元)"}
+        )
+        count = sheet.rows(
+            _project_row(number, project) for number, project in enumerate(projects or [], 1)
+        )
         last = max(FIRST_DATA_ROW + count - 1, FIRST_DATA_ROW)
         blank = projects is None
-        _format_rows(sheet, columns, FIRST_DATA_ROW + TEMPLATE_ROWS if blank else last)
-        # The header names the plan year so that a file imported later is read for the same year.
-        plan_col = [c.field for c in columns].index("year_plan") + 1
-        sheet.cell(row=2, column=plan_col, value=f"{year}年计划投资(万元)")
+        if blank:
+            sheet.format_rows(FIRST_DATA_ROW, FIRST_DATA_ROW + TEMPLATE_ROWS)
         list_rows = FIRST_DATA_ROW + TEMPLATE_ROWS if blank else max(last, FIRST_DATA_ROW + 200)
-        _add_values_sheet(workbook, sheet, values or allowed_values(), list_rows)
+        _add_values_sheet(book, sheet, values or allowed_values(), list_rows)
         _add_number_validations(sheet, list_rows)
-    return workbook
+    return book
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +237,7 @@ def project_ledger_workbook(
 
 def progress_ledger_workbook(
     projects: QuerySet[Project], period: periods.Period, *, title: str
-) -> Workbook:
+) -> spreadsheets.Spreadsheet:
     """One row per reporting project with its report of ``period`` (blank where none yet):
     the month's sheet to fill in, and once filled, the month's progress ledger."""
     columns = lc.PROGRESS_COLUMNS
@@ -258,14 +247,14 @@ def progress_ledger_workbook(
             project__in=projects.values("pk"), period_key=period.key
         )
     }
-    workbook = Workbook()
+    book = spreadsheets.Spreadsheet()
     with translation.override(lc.LEDGER_LANGUAGE):
-        sheet = _sheet_with_header(workbook, "月度进度", title, columns)
+        sheet = _sheet_with_header(book, "月度进度", title, columns)
         count = 0
         rows = projects.select_related("lead_unit").order_by("lead_unit__path", "code", "name")
         for count, project in enumerate(rows, start=1):
             report = reports.get(project.pk)
-            sheet.append(
+            sheet.row(
                 [
                     count,
                     project.name,
@@ -278,7 +267,7 @@ def progress_ledger_workbook(
                     lc.report_status_label(report.status) if report else "未填报",
                 ]
             )
-        _format_rows(sheet, columns, max(FIRST_DATA_ROW + count - 1, FIRST_DATA_ROW + 50))
+        sheet.format_rows(FIRST_DATA_ROW, max(FIRST_DATA_ROW + count - 1, FIRST_DATA_ROW + 50))
         letter = get_column_letter([c.field for c in columns].index("investment") + 1)
         check = DataValidation(
             type="decimal",
@@ -291,8 +280,8 @@ def progress_ledger_workbook(
             prompt="单位：万元。",
         )
         check.add(f"{letter}{FIRST_DATA_ROW}:{letter}{FIRST_DATA_ROW + max(count, 50) + 200}")
-        sheet.add_data_validation(check)
-    return workbook
+        sheet.worksheet.add_data_validation(check)
+    return book
 
 
 def ledger_filename(label: str, when: dt.datetime) -> str:

@@ -6,6 +6,9 @@ an ``EncryptedPackage``), not an old .xls, not macro-enabled (``vbaProject.bin``
 does not inflate beyond ``TRACKER_LEDGER_MAX_UNCOMPRESSED`` (a zip bomb). The workbook is then
 read in openpyxl's read-only (streaming) mode, never more than ``TRACKER_LEDGER_MAX_ROWS``
 rows, and a cell holding a formula where a value is needed is refused.
+
+Text the platform's own exports had to quote (``'=…``, ``'-…``: see ``tracker.spreadsheets``)
+is read without that one added apostrophe, so that an exported ledger imports unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from projects import ledger_parse as lp
+from tracker.spreadsheets import unquote
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -154,8 +158,9 @@ def _read_worksheet(worksheet, aliases, required, value_columns) -> Sheet | None
     empty_run = 0
     checked = [layout.columns[name] for name in value_columns if name in layout.columns]
 
-    def take(number: int, row: tuple) -> None:
+    def take(number: int, raw: tuple) -> None:
         nonlocal skipped, empty_run
+        row = tuple(unquote(cell) for cell in raw)
         if all(lp.is_blank(cell) for cell in row):
             empty_run += 1
             return
@@ -163,8 +168,9 @@ def _read_worksheet(worksheet, aliases, required, value_columns) -> Sheet | None
         if lp.is_heading_or_total(row, layout.columns.get("name", 0)):
             skipped += 1
             return
+        # Read as stored: a formula is "=…", text the writer quoted is "'=…".
         for col in checked:
-            cell = row[col] if col < len(row) else None
+            cell = raw[col] if col < len(raw) else None
             if isinstance(cell, str) and cell.startswith("="):
                 formulas.append(f"{get_column_letter(col + 1)}{number}")
         rows.append((number, row))

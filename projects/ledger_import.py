@@ -50,7 +50,7 @@ from projects.models import (
     Unit,
     UnitKind,
 )
-from tracker import periods
+from tracker import integrity, outbox, periods
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 25  # rows between two progress reports
@@ -1007,6 +1007,8 @@ def _describe(exc: Exception) -> str:
         return " ".join(exc.messages)
     if isinstance(exc, PermissionDenied):
         return str(exc) or _("Not allowed.")
+    if isinstance(exc, IntegrityError):
+        return integrity.refusal_for(exc).reason
     return _("The database refused the row (a duplicate project code?).")
 
 
@@ -1184,14 +1186,14 @@ def dispatch_prepare(batch: ImportBatch) -> None:
 
     if batch.status == ImportStatus.PARSING:
         report_progress(batch.pk, 0, 0)
-        tasks.ledger_prepare.delay(batch.pk)
+        outbox.enqueue(tasks.ledger_prepare, batch.pk)
 
 
 def dispatch_commit(batch: ImportBatch) -> None:
     from projects import tasks
 
     report_progress(batch.pk, 0, 0)
-    tasks.ledger_commit.delay(batch.pk)
+    outbox.enqueue(tasks.ledger_commit, batch.pk)
 
 
 def run_file(

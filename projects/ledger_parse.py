@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from tracker import dates
+
 CENT = Decimal("0.01")
 TEN_THOUSAND = Decimal(10000)
 # Blank in every spelling a clerk uses for "nothing here".
@@ -212,12 +214,20 @@ def excel_serial(number: float) -> dt.date:
 
 
 def parse_date(value: object, *, year: int, role: str = START) -> dt.date | None:
-    """A date, or None for a blank cell.
+    """A date, or None for a blank cell; a date outside the plausible window (tracker.dates)
+    is refused like everywhere else.
 
     Vague dates take the first day of what they name for a start and the last for an end:
     ``2024年3月`` starts on 1 March and is done by 31 March; ``3月底`` is the 31st of March of
     ``year`` (the ledger's year); ``2024年`` starts on 1 January and ends on 31 December.
     """
+    day = _date_of(value, year=year, role=role)
+    if day is not None and not dates.is_plausible(day):
+        raise CellError(dates.outside_window_message())
+    return day
+
+
+def _date_of(value: object, *, year: int, role: str) -> dt.date | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, dt.datetime):

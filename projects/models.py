@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Now, Substr
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from tracker.dates import validate_plausible_date, validate_plausible_year
 from tracker.periods import PERIOD_KIND_CHOICES
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -75,7 +77,13 @@ class Unit(models.Model):
     )
     path = models.CharField(_("tree path"), max_length=255, editable=False, db_index=True)
     depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
-    code = models.CharField(_("code"), max_length=30, blank=True)
+    code = models.CharField(
+        _("code"),
+        max_length=30,
+        blank=True,
+        # What the API's uniqueness check says too (the constraint below has the same message).
+        error_messages={"unique": _("Another unit already has this code.")},
+    )
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -89,9 +97,19 @@ class Unit(models.Model):
         verbose_name_plural = _("units")
         ordering = ["path"]
         constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="unit_unique_name_per_parent"),
             models.UniqueConstraint(
-                fields=["code"], condition=~Q(code=""), name="unit_unique_code"
+                fields=["parent", "name"],
+                name="unit_unique_name_per_parent",
+                violation_error_message=_(
+                    "A unit with this name already exists under the same parent unit."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=~Q(code=""),
+                name="unit_unique_code",
+                violation_error_message=_("Another unit already has this code."),
+                violation_error_code="unique",
             ),
         ]
 
@@ -176,7 +194,9 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "unit", "role"], name="membership_unique_user_unit_role"
+                fields=["user", "unit", "role"],
+                name="membership_unique_user_unit_role",
+                violation_error_message=_("This user already has this role in this unit."),
             )
         ]
 
@@ -361,7 +381,13 @@ class ProjectQuerySet(models.QuerySet["Project"]):
 
 
 class Project(models.Model):
-    code = models.CharField(_("project code"), max_length=40, blank=True)
+    code = models.CharField(
+        _("project code"),
+        max_length=40,
+        blank=True,
+        # What the API's uniqueness check says too (the constraint below has the same message).
+        error_messages={"unique": _("Another project already has this project code.")},
+    )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(
         _("kind"), max_length=10, choices=ProjectKind.choices, default=ProjectKind.PROJECT
@@ -400,10 +426,20 @@ class Project(models.Model):
     )
     location = models.CharField(_("location"), max_length=200, blank=True)
     latitude = models.DecimalField(
-        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.DecimalField(
-        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
 
     lead_unit = models.ForeignKey(
@@ -443,7 +479,9 @@ class Project(models.Model):
     )
     remarks = models.TextField(_("remarks"), blank=True)
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
-    stage_changed_on = models.DateField(_("stage changed on"), null=True, blank=True)
+    stage_changed_on = models.DateField(
+        _("stage changed on"), validators=[validate_plausible_date], null=True, blank=True
+    )
 
     red_card = models.BooleanField(_("red card"), default=False)
     red_card_reason = models.TextField(_("red card reason"), blank=True)
@@ -480,25 +518,38 @@ class Project(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total_investment__gte=0), name="project_total_investment_non_negative"
+                condition=Q(total_investment__gte=0),
+                name="project_total_investment_non_negative",
+                violation_error_message=_("The total investment cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(prior_investment__gte=0), name="project_prior_investment_non_negative"
+                condition=Q(prior_investment__gte=0),
+                name="project_prior_investment_non_negative",
+                violation_error_message=_(
+                    "The investment completed before tracking cannot be negative."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(red_card=False) | ~Q(red_card_reason=""),
                 name="project_red_card_needs_reason",
+                violation_error_message=_("A red card needs a reason."),
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                 name="project_latitude_range",
+                violation_error_message=_("The latitude must be between -90 and 90 degrees."),
             ),
             models.CheckConstraint(
                 condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
                 name="project_longitude_range",
+                violation_error_message=_("The longitude must be between -180 and 180 degrees."),
             ),
             models.UniqueConstraint(
-                fields=["code"], condition=~Q(code=""), name="project_unique_code"
+                fields=["code"],
+                condition=~Q(code=""),
+                name="project_unique_code",
+                violation_error_message=_("Another project already has this project code."),
+                violation_error_code="unique",
             ),
         ]
 
@@ -529,10 +580,14 @@ class ProjectYearPlan(models.Model):
     project = models.ForeignKey(
         Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="year_plans"
     )
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_plausible_year])
     planned_investment = money_field(_("planned investment (10k yuan)"))
-    planned_start = models.DateField(_("planned start"), null=True, blank=True)
-    planned_completion = models.DateField(_("planned completion"), null=True, blank=True)
+    planned_start = models.DateField(
+        _("planned start"), validators=[validate_plausible_date], null=True, blank=True
+    )
+    planned_completion = models.DateField(
+        _("planned completion"), validators=[validate_plausible_date], null=True, blank=True
+    )
     physical_target = models.TextField(_("annual construction content"), blank=True)
 
     history = HistoricalRecords()
@@ -542,15 +597,24 @@ class ProjectYearPlan(models.Model):
         verbose_name_plural = _("annual plans")
         ordering = ["project", "year"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "year"], name="year_plan_unique_year"),
+            models.UniqueConstraint(
+                fields=["project", "year"],
+                name="year_plan_unique_year",
+                violation_error_message=_("The project already has a plan for this year."),
+            ),
             models.CheckConstraint(
-                condition=Q(planned_investment__gte=0), name="year_plan_investment_non_negative"
+                condition=Q(planned_investment__gte=0),
+                name="year_plan_investment_non_negative",
+                violation_error_message=_("The planned investment cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(planned_start__isnull=True)
                 | Q(planned_completion__isnull=True)
                 | Q(planned_completion__gte=F("planned_start")),
                 name="year_plan_completion_after_start",
+                violation_error_message=_(
+                    "The planned completion cannot be before the planned start."
+                ),
             ),
         ]
 
@@ -576,7 +640,7 @@ class StageChange(models.Model):
     )
     from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
-    changed_on = models.DateField(_("date of change"))
+    changed_on = models.DateField(_("date of change"), validators=[validate_plausible_date])
     note = models.TextField(_("note"), blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -594,7 +658,9 @@ class StageChange(models.Model):
         indexes = [models.Index(fields=["to_stage", "changed_on"])]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(from_stage=F("to_stage")), name="stage_change_changes_stage"
+                condition=~Q(from_stage=F("to_stage")),
+                name="stage_change_changes_stage",
+                violation_error_message=_("The new stage must differ from the current stage."),
             )
         ]
 
@@ -638,9 +704,13 @@ class Milestone(models.Model):
         _("kind"), max_length=20, choices=MilestoneKind.choices, default=MilestoneKind.CUSTOM
     )
     name = models.CharField(_("name"), max_length=100)
-    due_date = models.DateField(_("due date"))
-    original_due_date = models.DateField(_("original due date"), editable=False)
-    done_date = models.DateField(_("date done"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), validators=[validate_plausible_date])
+    original_due_date = models.DateField(
+        _("original due date"), validators=[validate_plausible_date], editable=False
+    )
+    done_date = models.DateField(
+        _("date done"), validators=[validate_plausible_date], null=True, blank=True
+    )
     note = models.TextField(_("note"), blank=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -676,8 +746,10 @@ class MilestoneRevision(models.Model):
     milestone = models.ForeignKey(
         Milestone, verbose_name=_("milestone"), on_delete=models.CASCADE, related_name="revisions"
     )
-    previous_due_date = models.DateField(_("previous due date"))
-    new_due_date = models.DateField(_("new due date"))
+    previous_due_date = models.DateField(
+        _("previous due date"), validators=[validate_plausible_date]
+    )
+    new_due_date = models.DateField(_("new due date"), validators=[validate_plausible_date])
     reason = models.TextField(_("reason"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -693,10 +765,15 @@ class MilestoneRevision(models.Model):
         verbose_name_plural = _("milestone revisions")
         ordering = ["milestone", "created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(reason=""), name="milestone_revision_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="milestone_revision_has_reason",
+                violation_error_message=_("Give the reason for changing the due date."),
+            ),
             models.CheckConstraint(
                 condition=~Q(previous_due_date=F("new_due_date")),
                 name="milestone_revision_changes_date",
+                violation_error_message=_("The new due date must differ from the current one."),
             ),
         ]
 
@@ -733,9 +810,9 @@ class ProgressReport(models.Model):
     )
     period_kind = models.CharField(_("period kind"), max_length=12, choices=PERIOD_KIND_CHOICES)
     period_key = models.CharField(_("period"), max_length=12)
-    period_start = models.DateField(_("period start"))
-    period_end = models.DateField(_("period end"))
-    deadline = models.DateField(_("deadline"))
+    period_start = models.DateField(_("period start"), validators=[validate_plausible_date])
+    period_end = models.DateField(_("period end"), validators=[validate_plausible_date])
+    deadline = models.DateField(_("deadline"), validators=[validate_plausible_date])
 
     status = models.CharField(
         _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
@@ -792,21 +869,29 @@ class ProgressReport(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "period_key"], name="report_one_per_project_period"
+                fields=["project", "period_key"],
+                name="report_one_per_project_period",
+                violation_error_message=_("The project already has a report for this period."),
             ),
             models.CheckConstraint(
-                condition=Q(investment__gte=0), name="report_investment_non_negative"
+                condition=Q(investment__gte=0),
+                name="report_investment_non_negative",
+                violation_error_message=_("The investment cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(period_end__gte=F("period_start")), name="report_period_ordered"
+                condition=Q(period_end__gte=F("period_start")),
+                name="report_period_ordered",
+                violation_error_message=_("The period cannot end before it starts."),
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "returned"]) | Q(submitted_at__isnull=False),
                 name="report_submitted_has_time",
+                violation_error_message=_("A submitted report needs the time it was submitted."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="returned") | ~Q(return_reason=""),
                 name="report_returned_has_reason",
+                violation_error_message=_("Give the reason for returning the report."),
             ),
         ]
 
@@ -838,8 +923,8 @@ class ReportTally(models.Model):
         Unit, verbose_name=_("lead unit"), on_delete=models.CASCADE, related_name="+"
     )
     period_key = models.CharField(_("period"), max_length=12)
-    period_start = models.DateField(_("period start"))
-    period_end = models.DateField(_("period end"))
+    period_start = models.DateField(_("period start"), validators=[validate_plausible_date])
+    period_end = models.DateField(_("period end"), validators=[validate_plausible_date])
     # Submitted and approved reports: what counts in year-to-date figures.
     investment = models.DecimalField(
         _("investment completed this period (10k yuan)"),
@@ -857,7 +942,11 @@ class ReportTally(models.Model):
         verbose_name = _("report tally")
         verbose_name_plural = _("report tallies")
         constraints = [
-            models.UniqueConstraint(fields=["unit", "period_key"], name="tally_one_per_unit_period")
+            models.UniqueConstraint(
+                fields=["unit", "period_key"],
+                name="tally_one_per_unit_period",
+                violation_error_message=_("The unit already has a tally for this period."),
+            )
         ]
         indexes = [models.Index(fields=["period_end", "period_start"])]
 
@@ -939,9 +1028,15 @@ class ProjectFunding(models.Model):
         verbose_name_plural = _("project funding")
         ordering = ["project", "source"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "source"], name="funding_unique_source"),
+            models.UniqueConstraint(
+                fields=["project", "source"],
+                name="funding_unique_source",
+                violation_error_message=_("The project already has a row for this funding source."),
+            ),
             models.CheckConstraint(
-                condition=Q(planned__gte=0) & Q(arrived__gte=0), name="funding_non_negative"
+                condition=Q(planned__gte=0) & Q(arrived__gte=0),
+                name="funding_non_negative",
+                violation_error_message=_("Planned and arrived funds cannot be negative."),
             ),
         ]
 
@@ -971,7 +1066,7 @@ class FundingApplication(models.Model):
         on_delete=models.SET_NULL,
         related_name="funding_applications",
     )
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_plausible_year])
     title = models.CharField(_("title"), max_length=200)
     channel = models.CharField(_("channel"), max_length=20, choices=FundingSource.choices)
     policy_basis = models.TextField(_("policy basis"), blank=True)
@@ -984,8 +1079,12 @@ class FundingApplication(models.Model):
         choices=ApplicationStatus.choices,
         default=ApplicationStatus.PREPARING,
     )
-    applied_on = models.DateField(_("applied on"), null=True, blank=True)
-    approved_on = models.DateField(_("approved on"), null=True, blank=True)
+    applied_on = models.DateField(
+        _("applied on"), validators=[validate_plausible_date], null=True, blank=True
+    )
+    approved_on = models.DateField(
+        _("approved on"), validators=[validate_plausible_date], null=True, blank=True
+    )
     note = models.TextField(_("note"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1008,6 +1107,9 @@ class FundingApplication(models.Model):
             models.CheckConstraint(
                 condition=Q(requested__gte=0) & Q(approved__gte=0) & Q(arrived__gte=0),
                 name="application_non_negative",
+                violation_error_message=_(
+                    "Requested, approved and arrived amounts cannot be negative."
+                ),
             ),
         ]
 
@@ -1050,7 +1152,7 @@ class Target(models.Model):
     unit = models.ForeignKey(
         Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="targets"
     )
-    year = models.PositiveSmallIntegerField(_("year"))
+    year = models.PositiveSmallIntegerField(_("year"), validators=[validate_plausible_year])
     metric = models.CharField(_("metric"), max_length=20, choices=TargetMetric.choices)
     target_value = models.DecimalField(_("target"), **MONEY)
     actual_value = money_field(_("achieved so far"))
@@ -1066,11 +1168,21 @@ class Target(models.Model):
         ordering = ["-year", "unit", "metric"]
         constraints = [
             models.UniqueConstraint(
-                fields=["unit", "year", "metric"], name="target_unique_unit_year_metric"
+                fields=["unit", "year", "metric"],
+                name="target_unique_unit_year_metric",
+                violation_error_message=_(
+                    "The unit already has a target for this metric and year."
+                ),
             ),
-            models.CheckConstraint(condition=Q(target_value__gt=0), name="target_positive"),
             models.CheckConstraint(
-                condition=Q(actual_value__gte=0), name="target_actual_non_negative"
+                condition=Q(target_value__gt=0),
+                name="target_positive",
+                violation_error_message=_("The target must be greater than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_value__gte=0),
+                name="target_actual_non_negative",
+                violation_error_message=_("The achieved value cannot be negative."),
             ),
         ]
 
@@ -1109,7 +1221,11 @@ class MilestoneTemplate(models.Model):
         ordering = ["category", "-days_before_target"]
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "name"], name="milestone_template_unique_name"
+                fields=["category", "name"],
+                name="milestone_template_unique_name",
+                violation_error_message=_(
+                    "This category already has a milestone template of this name."
+                ),
             )
         ]
 
@@ -1247,7 +1363,9 @@ class ImportBatch(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
     # The uploaded bytes, kept until the import is done or cancelled (so it can be checked again).
     content = models.BinaryField(_("file content"), null=True, editable=False)
-    year = models.PositiveSmallIntegerField(_("plan year"), null=True, blank=True)
+    year = models.PositiveSmallIntegerField(
+        _("plan year"), validators=[validate_plausible_year], null=True, blank=True
+    )
     period_key = models.CharField(_("period"), max_length=12, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PARSING
@@ -1270,6 +1388,7 @@ class ImportBatch(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="progress") | ~Q(period_key=""),
                 name="ledger_import_progress_has_period",
+                violation_error_message=_("A progress ledger import needs a period."),
             ),
         ]
 

@@ -35,7 +35,6 @@ from projects.models import (
 )
 
 OC4IDS_VERSION = "0.9"
-DEFAULT_ID_PREFIX = "cn-tracker"
 LANGUAGE = "zh"
 CURRENCY = "CNY"
 # Money is kept in 万元 (10k yuan); OC4IDS amounts are in the currency's unit.
@@ -114,7 +113,7 @@ def project_package(
     uri: str,
     publisher_name: str,
     as_of: dt.date,
-    id_prefix: str = DEFAULT_ID_PREFIX,
+    id_prefix: str | None = None,
     license: str | None = None,
     publication_policy: str | None = None,
 ) -> dict[str, Any]:
@@ -123,7 +122,10 @@ def project_package(
     ``as_of`` picks the year plan used for the project period, the cut-off of reported periods
     and the day against which open milestones are judged (overdue = ``notMet``). The schema
     requires at least one project: an empty queryset gives a package with ``projects: []``.
+    ``id_prefix``: the registered project identifier prefix (``oc4ids-`` and six characters),
+    by default ``settings.TRACKER_OC4IDS_PREFIX``.
     """
+    id_prefix = id_prefix or settings.TRACKER_OC4IDS_PREFIX
     package: dict[str, Any] = {
         "uri": uri,
         "publishedDate": _datetime(published),
@@ -142,8 +144,9 @@ def project_package(
     return package
 
 
-def project_id(project: Project, id_prefix: str = DEFAULT_ID_PREFIX) -> str:
-    return f"oc4ids-{id_prefix}-{project.pk}"
+def project_id(project: Project, id_prefix: str | None = None) -> str:
+    """The project's OC4IDS identifier: the registered prefix, then the platform's id."""
+    return f"{id_prefix or settings.TRACKER_OC4IDS_PREFIX}-{project.pk}"
 
 
 def _prefetched(projects: QuerySet[Project], as_of: dt.date) -> QuerySet[Project]:

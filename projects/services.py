@@ -93,6 +93,13 @@ def _lock(model: type[models.Model], pk: int) -> Any:
     return model.objects.select_for_update().get(pk=pk)
 
 
+def _serialize_writers_of(model: type[models.Model], pk: int) -> None:
+    """Lock the row that owns what is about to be looked up and perhaps inserted (one plan per
+    project and year, one target per unit, year and metric): a concurrent writer waits here and
+    then finds the first one's row, instead of both inserting and the database refusing one."""
+    model.objects.select_for_update(no_key=True).filter(pk=pk).values_list("pk").get()
+
+
 # ---------------------------------------------------------------------------------------------
 # Projects
 # ---------------------------------------------------------------------------------------------
@@ -512,6 +519,7 @@ def year_plan_set(
 ) -> ProjectYearPlan:
     if not selectors.can_edit_project(actor, project):
         raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+    _serialize_writers_of(Project, project.pk)
     plan = ProjectYearPlan.objects.filter(project=project, year=year).first() or ProjectYearPlan(
         project=project, year=year
     )
@@ -953,6 +961,7 @@ def target_set(
     """Set a unit's yearly target: a supervisor's or an administrator's task."""
     if not selectors.can_supervise(actor, unit):
         raise _deny(_("Only a supervisor may set the targets of %(unit)s.") % {"unit": unit})
+    _serialize_writers_of(Unit, unit.pk)
     target = Target.objects.select_for_update().filter(
         unit=unit, year=year, metric=metric
     ).first() or Target(unit=unit, year=year, metric=metric)

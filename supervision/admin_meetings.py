@@ -57,7 +57,7 @@ class PhotoInline(_ReadOnlyInline):
         from django.urls import reverse
 
         return format_html(
-            '<a href="{}"><img src="{}" alt="" style="max-height:80px"></a>',
+            '<a href="{}"><img src="{}" alt="" height="80"></a>',
             reverse("inspection_photo", args=[obj.pk, "full"]),
             reverse("inspection_photo", args=[obj.pk, "thumb"]),
         )

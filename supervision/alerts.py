@@ -382,55 +382,59 @@ def scan_alerts(
         from supervision.services import escalate_overdue
 
         result.escalated = len(escalate_overdue(today=today))
-    for key, rule_row in ensure_rules().items():
-        active = Alert.objects.filter(rule=rule_row, resolved_at__isnull=True)
-        if scope is not None:
-            active = active.filter(project_id__in=scope)
-        current = {(a.subject, a.period_key): a for a in active}
-        found = {}
-        if rule_row.is_active:
-            for finding in RULES[key].find(today, scope):
-                level = level_for(finding.value, rule_row)
-                if level is not None:
-                    found[(finding.subject, finding.period_key)] = (finding, level)
-        new, changed = [], []
-        for ident, (finding, level) in found.items():
-            alert = current.get(ident)
-            if alert is None:
-                new.append((finding, level))
-            elif (alert.level, alert.value, alert.detail) != (
-                level,
-                finding.value,
-                finding.detail,
-            ):
-                alert.level, alert.value, alert.detail = level, finding.value, finding.detail
-                alert.updated_at = now
-                changed.append(alert)
-        for finding, level in new:
-            # A subject can light again in the same period after clearing: reopen its row.
-            Alert.objects.update_or_create(
-                rule=rule_row,
-                subject=finding.subject,
-                period_key=finding.period_key,
-                defaults={
-                    "project_id": finding.project_id,
-                    "unit_id": finding.unit_id,
-                    "level": level,
-                    "value": finding.value,
-                    "detail": finding.detail,
-                    "opened_at": now,
-                    "resolved_at": None,
-                },
-            )
-        Alert.objects.bulk_update(changed, ["level", "value", "detail", "updated_at"])
-        gone = [a.pk for ident, a in current.items() if ident not in found]
-        Alert.objects.filter(pk__in=gone).update(resolved_at=now, updated_at=now)
-        result.opened += len(new)
-        result.changed += len(changed)
-        result.resolved += len(gone)
-    # Before the lights change: projects whose light turns red now are told, once.
-    notifications.notify_red_projects(projects=scope)
-    result.lights = update_lights(scope)
+    # Alerts, the notices of new red lights and the lights in one transaction: a scan stopped
+    # half-way (a killed worker, a deploy) leaves them as they were, never disagreeing.
+    rules = ensure_rules()
+    with transaction.atomic():
+        for key, rule_row in rules.items():
+            active = Alert.objects.filter(rule=rule_row, resolved_at__isnull=True)
+            if scope is not None:
+                active = active.filter(project_id__in=scope)
+            current = {(a.subject, a.period_key): a for a in active}
+            found = {}
+            if rule_row.is_active:
+                for finding in RULES[key].find(today, scope):
+                    level = level_for(finding.value, rule_row)
+                    if level is not None:
+                        found[(finding.subject, finding.period_key)] = (finding, level)
+            new, changed = [], []
+            for ident, (finding, level) in found.items():
+                alert = current.get(ident)
+                if alert is None:
+                    new.append((finding, level))
+                elif (alert.level, alert.value, alert.detail) != (
+                    level,
+                    finding.value,
+                    finding.detail,
+                ):
+                    alert.level, alert.value, alert.detail = level, finding.value, finding.detail
+                    alert.updated_at = now
+                    changed.append(alert)
+            for finding, level in new:
+                # A subject can light again in the same period after clearing: reopen its row.
+                Alert.objects.update_or_create(
+                    rule=rule_row,
+                    subject=finding.subject,
+                    period_key=finding.period_key,
+                    defaults={
+                        "project_id": finding.project_id,
+                        "unit_id": finding.unit_id,
+                        "level": level,
+                        "value": finding.value,
+                        "detail": finding.detail,
+                        "opened_at": now,
+                        "resolved_at": None,
+                    },
+                )
+            Alert.objects.bulk_update(changed, ["level", "value", "detail", "updated_at"])
+            gone = [a.pk for ident, a in current.items() if ident not in found]
+            Alert.objects.filter(pk__in=gone).update(resolved_at=now, updated_at=now)
+            result.opened += len(new)
+            result.changed += len(changed)
+            result.resolved += len(gone)
+        # Before the lights change: projects whose light turns red now are told, once.
+        notifications.notify_red_projects(projects=scope)
+        result.lights = update_lights(scope)
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,18 @@ from rest_framework.response import Response
 from projects.api.serializers import ErrorSerializer
 from projects.api.views import ERRORS
 from supervision import dashboard_view
+from supervision.dashboard import TooManyComputations
+
+
+class ComputationsThrottled(exceptions.APIException):
+    """429 for a day not computed before, when the caller's budget for those is spent."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+    def __init__(self, detail: str, *, wait: int):
+        super().__init__(detail)
+        self.wait = wait  # DRF's handler turns it into Retry-After
 
 
 @extend_schema(
@@ -25,7 +37,10 @@ from supervision import dashboard_view
             description="A unit in the caller's scope (default: the widest).",
         ),
         OpenApiParameter(
-            "date", OpenApiTypes.DATE, description="Not after today (default: today)."
+            "date",
+            OpenApiTypes.DATE,
+            description="Not after today (default: today). A day not computed before is "
+            "computed on demand, a few times a minute per caller (429 beyond).",
         ),
     ],
     responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer, **ERRORS},
@@ -36,6 +51,8 @@ def dashboard(request: Request) -> Response:
         unit, day, snapshot = dashboard_view.load(request.user, request.query_params)
     except dashboard_view.BadInput as exc:
         raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
+    except TooManyComputations as exc:
+        raise ComputationsThrottled(dashboard_view.too_many_message(exc), wait=exc.wait) from None
     rankings = [
         {
             **board,

@@ -18,12 +18,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from projects import selectors as project_selectors
+from projects.api.parsers import JSONParser
 from projects.api.resources import (
     ACTION_ERRORS,
     IF_MATCH_OPTIONAL,
@@ -35,6 +36,7 @@ from projects.api.resources import (
     read_only,
     since_filter,
 )
+from projects.api.serializers import StrictSerializer
 from projects.models import Leader, Project, Unit, UnitKind
 from supervision import selectors, selectors_meetings, services
 from supervision.models import (
@@ -158,7 +160,7 @@ class IssueSerializer(serializers.ModelSerializer):
         return obj.days_overdue(timezone.localdate())
 
 
-class IssueRaiseSerializer(ScopedReferences, serializers.Serializer):
+class IssueRaiseSerializer(ScopedReferences, StrictSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     requirement = serializers.CharField(required=False, allow_blank=True, default="")
@@ -192,7 +194,7 @@ def units_to_push(user):
     return project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE)
 
 
-class HelpRequestSerializer(ScopedReferences, serializers.Serializer):
+class HelpRequestSerializer(ScopedReferences, StrictSerializer):
     requesting_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     title = serializers.CharField(max_length=200)
     description = serializers.CharField()
@@ -212,7 +214,7 @@ class HelpRequestSerializer(ScopedReferences, serializers.Serializer):
         }
 
 
-class TextSerializer(serializers.Serializer):
+class TextSerializer(StrictSerializer):
     text = serializers.CharField()
 
 
@@ -247,11 +249,11 @@ class UrgeUpSerializer(UrgeSerializer):
         return {"target_unit": units_to_push(user)}
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField()
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -259,17 +261,17 @@ class EscalateSerializer(ReasonSerializer):
     level = serializers.ChoiceField(choices=EscalationLevel.choices)
 
 
-class ExtensionAskSerializer(serializers.Serializer):
+class ExtensionAskSerializer(StrictSerializer):
     new_deadline = serializers.DateField()
     reason = serializers.CharField()
 
 
-class ExtensionDecisionSerializer(serializers.Serializer):
+class ExtensionDecisionSerializer(StrictSerializer):
     grant = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class AcceptSerializer(ScopedReferences, serializers.Serializer):
+class AcceptSerializer(ScopedReferences, StrictSerializer):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     deadline = serializers.DateField()
     leader = serializers.PrimaryKeyRelatedField(

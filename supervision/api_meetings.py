@@ -30,6 +30,7 @@ from projects.api.resources import (
     read_only,
     writes,
 )
+from projects.api.serializers import StrictModelSerializer, StrictSerializer
 from projects.models import Leader, Project, Unit
 from supervision import selectors_meetings
 from supervision import services_meetings as services
@@ -177,7 +178,7 @@ class ProjectNoticeSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
-class InspectionWriteSerializer(ScopedReferences, serializers.ModelSerializer):
+class InspectionWriteSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = Inspection
         fields = [
@@ -199,7 +200,7 @@ class InspectionWriteSerializer(ScopedReferences, serializers.ModelSerializer):
         }
 
 
-class MeetingWriteSerializer(ScopedReferences, serializers.ModelSerializer):
+class MeetingWriteSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = Meeting
         fields = [
@@ -227,7 +228,7 @@ class MeetingWriteSerializer(ScopedReferences, serializers.ModelSerializer):
         }
 
 
-class ScoreRowSerializer(ScopedReferences, serializers.Serializer):
+class ScoreRowSerializer(ScopedReferences, StrictSerializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     score = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
@@ -237,14 +238,14 @@ class ScoreRowSerializer(ScopedReferences, serializers.Serializer):
         return {"project": Project.objects.visible_to(user)}
 
 
-class ScoreSheetSerializer(ScopedReferences, serializers.Serializer):
+class ScoreSheetSerializer(ScopedReferences, StrictSerializer):
     scores = ScoreRowSerializer(
         many=True,
         help_text="The whole score sheet: a visited project left out has no score.",
     )
 
 
-class IssueRowSerializer(ScopedReferences, serializers.Serializer):
+class IssueRowSerializer(ScopedReferences, StrictSerializer):
     title = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=IssueCategory.choices)
     unit = serializers.PrimaryKeyRelatedField(
@@ -283,11 +284,11 @@ class IssueRowSerializer(ScopedReferences, serializers.Serializer):
         return data
 
 
-class IssueBatchSerializer(ScopedReferences, serializers.Serializer):
+class IssueBatchSerializer(ScopedReferences, StrictSerializer):
     issues = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
-class DecisionBatchSerializer(ScopedReferences, serializers.Serializer):
+class DecisionBatchSerializer(ScopedReferences, StrictSerializer):
     decisions = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
@@ -295,7 +296,7 @@ class RaisedSerializer(serializers.Serializer):
     issues = serializers.ListField(child=serializers.IntegerField(), help_text="Ids raised.")
 
 
-class NoticeIssueSerializer(ScopedReferences, serializers.ModelSerializer):
+class NoticeIssueSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = ProjectNotice
         fields = ["project", "kind", "requirement", "deadline", "consequence"]
@@ -305,7 +306,7 @@ class NoticeIssueSerializer(ScopedReferences, serializers.ModelSerializer):
         return {"project": Project.objects.visible_to(user)}
 
 
-class NoticeSettleSerializer(serializers.Serializer):
+class NoticeSettleSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=[(s.value, s.label) for s in services.SETTLED_STATUSES]
     )

@@ -18,11 +18,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 from supervision.bulletins import Bulletin
+from tracker.spreadsheets import Column, Spreadsheet
 
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
@@ -98,11 +97,10 @@ def issue_row(index: int, issue) -> list:
 # ---------------------------------------------------------------------------------------------
 
 
-def build_workbook(bulletin: Bulletin) -> Workbook:
+def build_workbook(bulletin: Bulletin) -> Spreadsheet:
     """One printable sheet in the order of the document."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(_("bulletin"))[:31]
+    book = Spreadsheet()
+    sheet = book.sheet(_("bulletin"))
     width = max(len(ranking_header(bulletin)), len(issue_header()))
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -111,33 +109,24 @@ def build_workbook(bulletin: Bulletin) -> Workbook:
     heads = sections(bulletin)
 
     def line(text: str, *, font: Font | None = None, align: Alignment | None = None) -> None:
-        sheet.append([text])
-        row = sheet.max_row
-        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        cell = sheet.cell(row=row, column=1)
-        cell.font = font or Font(name=BODY_FONT, size=12)
-        cell.alignment = align or Alignment(wrap_text=True, vertical="top")
+        row = sheet.heading(
+            text, span=width, font=font or Font(name=BODY_FONT, size=12), alignment=align or wrap
+        )
         if len(text) > width * 8:
-            sheet.row_dimensions[row].height = 16 * (len(text) // (width * 8) + 1)
+            sheet.worksheet.row_dimensions[row].height = 16 * (len(text) // (width * 8) + 1)
 
     def table(header: list[str], rows: list[list], number_formats: dict[int, str]) -> None:
-        sheet.append(header)
-        row = sheet.max_row
-        for column in range(1, len(header) + 1):
-            cell = sheet.cell(row=row, column=column)
-            cell.font = Font(name=HEADING_FONT, bold=True)
-            cell.alignment = centre
-            cell.border = box
+        sheet.header(
+            [
+                Column(text, number_format=number_formats.get(index))
+                for index, text in enumerate(header, start=1)
+            ],
+            font=Font(name=HEADING_FONT, bold=True),
+            alignment=centre,
+            border=box,
+        )
         for values in rows:
-            sheet.append(values)
-            row = sheet.max_row
-            for column in range(1, len(values) + 1):
-                cell = sheet.cell(row=row, column=column)
-                cell.border = box
-                cell.alignment = wrap
-                cell.font = Font(name=BODY_FONT)
-                if column in number_formats:
-                    cell.number_format = number_formats[column]
+            sheet.row(values, font=Font(name=BODY_FONT), alignment=wrap, border=box)
 
     if bulletin.is_draft:
         line(_("DRAFT: a preview, not published"), font=Font(bold=True, color=RED, size=14))
@@ -189,27 +178,24 @@ def build_workbook(bulletin: Bulletin) -> Workbook:
     for paragraph in bulletin.commentary or [_("None.")]:
         line(paragraph)
 
-    sheet.append([])
+    sheet.blank()
     right = Alignment(horizontal="right")
     line(bulletin.office, align=right)
     line(bulletin.date_text, align=right)
 
-    for column, size in enumerate([8, 18, 10, 12], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = size
-    for column in range(5, width + 1):
-        sheet.column_dimensions[get_column_letter(column)].width = 14
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = "landscape" if len(bulletin.columns) > 4 else "portrait"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    return workbook
+    sheet.widths([8, 18, 10, 12])
+    sheet.widths([14] * (width - 4), first=5)
+    worksheet = sheet.worksheet
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.page_setup.orientation = "landscape" if len(bulletin.columns) > 4 else "portrait"
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    return book
 
 
 def workbook_bytes(bulletin: Bulletin) -> bytes:
-    buffer = BytesIO()
-    build_workbook(bulletin).save(buffer)
-    return buffer.getvalue()
+    return build_workbook(bulletin).content()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,10 +23,12 @@ Rules, as of the chosen day D in year Y:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     Count,
@@ -35,6 +37,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -54,6 +57,7 @@ from projects.models import (
     Source,
     Stage,
     StageChange,
+    Target,
     TargetMetric,
     Tier,
     Unit,
@@ -62,6 +66,7 @@ from projects.models import (
 from projects.selectors import report_period_kind, targets_as_of
 from supervision.models import Alert, AlertLevel, DashboardSnapshot, EscalationLevel, Issue
 from tracker import periods
+from tracker.cache import hit
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -613,10 +618,90 @@ def refresh(day: dt.date, root: Unit | None = None) -> int:
     return len(rows)
 
 
-def snapshot_for(unit: Unit, day: dt.date) -> DashboardSnapshot:
-    """The stored figures, computed for the unit's subtree first when the day has none."""
+# ---------------------------------------------------------------------------------------------
+# Computing on demand, bounded
+# ---------------------------------------------------------------------------------------------
+
+
+class NoDataYet(Exception):
+    """The day is before anything the unit's figures count: there is nothing to compute."""
+
+    def __init__(self, unit: Unit, first_day: dt.date | None):
+        super().__init__(unit, first_day)
+        self.unit = unit
+        self.first_day = first_day
+
+
+class TooManyComputations(Exception):
+    """The user's budget of figures computed on demand is spent for now."""
+
+    def __init__(self, wait: int):
+        super().__init__(wait)
+        self.wait = wait
+
+
+def data_since(unit: Unit) -> dt.date | None:
+    """The first day the unit's figures can differ from nothing: the earliest registration of a
+    project its subtree leads, target set for its subtree, or day after an issue's deadline
+    (overdue issues count from then). None when the platform holds none of these. Three
+    aggregate queries, on the cold path only."""
+    registered = StageChange.objects.filter(
+        from_stage="", project__lead_unit__path__startswith=unit.path
+    ).aggregate(first=Min("changed_on"))["first"]
+    targets = Target.history.model.objects.filter(unit__path__startswith=unit.path).aggregate(
+        first=Min("history_date")
+    )["first"]
+    deadlines = Issue.objects.filter(unit__path__startswith=unit.path).aggregate(
+        first=Min("deadline")
+    )["first"]
+    candidates = [
+        registered,
+        timezone.localdate(targets) if targets else None,
+        deadlines + dt.timedelta(days=1) if deadlines else None,
+    ]
+    days = [day for day in candidates if day is not None]
+    return min(days) if days else None
+
+
+def _may_compute_now(user) -> None:
+    allowed, wait = hit(
+        f"dashboard-compute:{user.pk}",
+        settings.TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE,
+        60,
+    )
+    if not allowed:
+        raise TooManyComputations(max(1, math.ceil(wait)))
+
+
+def _check_has_data(unit: Unit, day: dt.date) -> None:
+    if day < timezone.localdate():
+        first_day = data_since(unit)
+        if first_day is None or day < first_day:
+            raise NoDataYet(unit, first_day)
+
+
+def recompute_for(user, day: dt.date, unit: Unit) -> int:
+    """``refresh`` asked for by a person ("recompute now"): only from the first day the unit
+    has data (NoDataYet), and within their budget (TooManyComputations)."""
+    _check_has_data(unit, day)
+    _may_compute_now(user)
+    return refresh(day, unit)
+
+
+def snapshot_for(unit: Unit, day: dt.date, *, user=None) -> DashboardSnapshot:
+    """The stored figures, computed for the unit's subtree first when the day has none.
+
+    Today's figures are computed on a first view (the nightly job usually has). A past day is
+    computed only from the first day the unit has data (NoDataYet before it: nothing computed,
+    nothing stored) and, when a person asks, within their budget (TooManyComputations); a day
+    already stored is always shown.
+    """
     snapshot = DashboardSnapshot.objects.filter(unit=unit, date=day).first()
-    if snapshot is None:
-        refresh(day, unit)
-        snapshot = DashboardSnapshot.objects.get(unit=unit, date=day)
-    return snapshot
+    if snapshot is not None:
+        return snapshot
+    if day < timezone.localdate():
+        _check_has_data(unit, day)
+        if user is not None:
+            _may_compute_now(user)
+    refresh(day, unit)
+    return DashboardSnapshot.objects.get(unit=unit, date=day)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from supervision.models import (
     RankingEntry,
     SnapshotStatus,
 )
+from tracker import dates
 
 # A province has hundreds of townships: the chart shows the largest plans, the table a few more.
 CHART_TOWNSHIPS = 15
@@ -57,15 +59,11 @@ def choose(user, params) -> tuple[Unit, dt.date]:
     raw_date = (params.get("date") or "").strip()
     if raw_date:
         try:
-            day = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            raise BadInput(
-                "date", _("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": raw_date}
-            ) from None
+            day = dates.parse_plausible_date(raw_date)
+        except ValidationError as exc:
+            raise BadInput("date", exc.messages[0]) from None
         if day > today:
             raise BadInput("date", _("The date cannot be after today."))
-        if day.year < 2000:
-            raise BadInput("date", _("The date is too early."))
     else:
         day = today
     raw_unit = (params.get("unit") or "").strip()
@@ -388,6 +386,30 @@ def present(data: dict, unit: Unit) -> dict:
     }
 
 
+def no_data_message(exc: dashboard.NoDataYet) -> str:
+    if exc.first_day is None:
+        return _("The platform holds no data for %(unit)s yet: only today's figures exist.") % {
+            "unit": exc.unit.display_name
+        }
+    return _("The platform holds no data for %(unit)s before %(date)s.") % {
+        "unit": exc.unit.display_name,
+        "date": exc.first_day.isoformat(),
+    }
+
+
+def too_many_message(exc: dashboard.TooManyComputations) -> str:
+    return _(
+        "Figures of a day not computed before are worked out at most %(count)d times a minute "
+        "for each person. Try again in %(seconds)d seconds."
+    ) % {"count": settings.TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE, "seconds": exc.wait}
+
+
 def load(user, params) -> tuple[Unit, dt.date, DashboardSnapshot]:
+    """The unit, the day and their figures; BadInput for a day before the unit's data, and
+    dashboard.TooManyComputations when the user's budget of cold computations is spent."""
     unit, day = choose(user, params)
-    return unit, day, dashboard.snapshot_for(unit, day)
+    try:
+        snapshot = dashboard.snapshot_for(unit, day, user=user)
+    except dashboard.NoDataYet as exc:
+        raise BadInput("date", no_data_message(exc)) from None
+    return unit, day, snapshot

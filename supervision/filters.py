@@ -21,6 +21,7 @@ from supervision.models import (
     IssueSource,
     IssueStatus,
 )
+from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateFilter
 
 YES_NO = forms.Select(choices=[("", "---------"), ("true", _("yes")), ("false", _("no"))])
 
@@ -60,17 +61,17 @@ class IssueFilter(django_filters.FilterSet):
     awaiting_office = django_filters.BooleanFilter(
         method="filter_queue", label=_("waiting for the supervision office"), widget=YES_NO
     )
-    raised_after = django_filters.DateFilter(
+    raised_after = PlausibleDateFilter(
         field_name="raised_on",
         lookup_expr="gte",
         label=_("raised from"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs=DATE_PICKER_ATTRS),
     )
-    raised_before = django_filters.DateFilter(
+    raised_before = PlausibleDateFilter(
         field_name="raised_on",
         lookup_expr="lte",
         label=_("raised until"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs=DATE_PICKER_ATTRS),
     )
 
     class Meta:

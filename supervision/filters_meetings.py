@@ -23,8 +23,9 @@ from supervision.models import (
     NoticeStatus,
     ProjectNotice,
 )
+from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateFromToRangeFilter
 
-DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs=DATE_PICKER_ATTRS)
 
 
 def _unit_path(value) -> Subquery:
@@ -67,7 +68,7 @@ class InspectionFilter(django_filters.FilterSet):
         method="filter_unit",
         help_text=_("Organised by or visiting this unit or one of its sub-units"),
     )
-    held_on = django_filters.DateFromToRangeFilter(label=_("date"), widget=DATE_RANGE)
+    held_on = PlausibleDateFromToRangeFilter(label=_("date"), widget=DATE_RANGE)
 
     class Meta:
         model = Inspection
@@ -85,7 +86,7 @@ class MeetingFilter(django_filters.FilterSet):
         method="filter_unit",
         help_text=_("Convened, attended or missed by this unit or one of its sub-units"),
     )
-    held_on = django_filters.DateFromToRangeFilter(label=_("date"), widget=DATE_RANGE)
+    held_on = PlausibleDateFromToRangeFilter(label=_("date"), widget=DATE_RANGE)
 
     class Meta:
         model = Meeting
@@ -106,7 +107,7 @@ class InspectionApiFilter(django_filters.FilterSet):
         method="filter_unit", label=_("Organised by or visiting this unit or one of its sub-units")
     )
     project = django_filters.NumberFilter(field_name="projects", label=_("Project visited"))
-    held_on = django_filters.DateFromToRangeFilter()
+    held_on = PlausibleDateFromToRangeFilter()
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -124,7 +125,7 @@ class MeetingApiFilter(django_filters.FilterSet):
         label=_("Convened, attended or missed by this unit or one of its sub-units"),
     )
     project = django_filters.NumberFilter(field_name="projects", label=_("Project on the agenda"))
-    held_on = django_filters.DateFromToRangeFilter()
+    held_on = PlausibleDateFromToRangeFilter()
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -141,7 +142,7 @@ class NoticeApiFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label=_("In force and past its deadline")
     )
-    issued_on = django_filters.DateFromToRangeFilter()
+    issued_on = PlausibleDateFromToRangeFilter()
     updated_since = since_filter("updated_at")
 
     class Meta:

@@ -10,8 +10,9 @@ from projects import selectors as project_selectors
 from projects.models import Leader, Project, Unit, UnitKind
 from supervision import selectors_meetings
 from supervision.models import EscalationLevel, IssueCategory, IssueSource
+from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateField
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_INPUT = forms.DateInput(attrs=DATE_PICKER_ATTRS, format="%Y-%m-%d")
 TEXT_AREA = forms.Textarea(attrs={"rows": 3})
 
 
@@ -76,7 +77,7 @@ class IssueRaiseForm(LedgerForm):
         required=False,
         help_text=_("Blank: the project's lead leader."),
     )
-    deadline = forms.DateField(label=_("deadline"), widget=DATE_INPUT)
+    deadline = PlausibleDateField(label=_("deadline"), widget=DATE_INPUT)
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -119,7 +120,7 @@ class TextFilesForm(LedgerForm):
 
 
 class ExtensionRequestForm(LedgerForm):
-    new_deadline = forms.DateField(label=_("new deadline asked for"), widget=DATE_INPUT)
+    new_deadline = PlausibleDateField(label=_("new deadline asked for"), widget=DATE_INPUT)
     reason = forms.CharField(label=_("reason"), widget=TEXT_AREA)
 
 
@@ -189,7 +190,7 @@ class AcceptForm(LedgerForm):
         queryset=Leader.objects.filter(is_active=True),
         required=False,
     )
-    deadline = forms.DateField(label=_("deadline"), widget=DATE_INPUT)
+    deadline = PlausibleDateField(label=_("deadline"), widget=DATE_INPUT)
     requirement = forms.CharField(
         label=_("rectification required"), widget=TEXT_AREA, required=False
     )

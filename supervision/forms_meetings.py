@@ -31,6 +31,7 @@ from supervision.services_meetings import (
     MEETING_M2M_FIELDS,
     RowErrors,
 )
+from tracker.dates import PlausibleDateField
 
 TITLE_LABEL = pgettext_lazy("document", "title")
 MULTI = {"size": 8}
@@ -190,7 +191,7 @@ class IssueRowForm(forms.Form):
         required=False,
         help_text=_("Blank: the project's lead leader."),
     )
-    deadline = forms.DateField(label=_("deadline"), widget=DATE_INPUT)
+    deadline = PlausibleDateField(label=_("deadline"), widget=DATE_INPUT)
     requirement = forms.CharField(
         label=_("rectification required"),
         required=False,

@@ -13,17 +13,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 
-from projects import ledger_export, ledger_registry
+from projects import ledger_registry
 from supervision import selectors
 from supervision.metrics import REGISTRY
 from supervision.models import RankingSnapshot, SnapshotStatus
+from tracker import spreadsheets
 
 LEDGER_LANGUAGE = "zh-hans"
-HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 
 
 def published_snapshots(request: HttpRequest):
@@ -46,7 +44,7 @@ def _number(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def ranking_workbook(snapshot: RankingSnapshot) -> Workbook:
+def ranking_workbook(snapshot: RankingSnapshot) -> spreadsheets.Spreadsheet:
     with translation.override(LEDGER_LANGUAGE):
         metrics = [
             (m["key"], REGISTRY[m["key"]].label if m["key"] in REGISTRY else m["key"], m)
@@ -57,33 +55,32 @@ def ranking_workbook(snapshot: RankingSnapshot) -> Workbook:
             measure = meta.get("measure") or ""
             headers.append(f"{label}({measure})" if measure else str(label))
         headers += ["得分", "上期名次", "位次变化"]
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "排名"
-        sheet.append([f"{snapshot.scheme.name} {snapshot.period_label} 排名"])
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-        sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
-        sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-        sheet.append(headers)
-        for index, _header in enumerate(headers, start=1):
-            cell = sheet.cell(row=2, column=index)
-            cell.font = Font(bold=True)
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            sheet.column_dimensions[get_column_letter(index)].width = 22 if index == 2 else 12
-        for entry in snapshot.entries.select_related("unit"):
-            sheet.append(
-                [
-                    entry.rank,
-                    entry.unit.name,
-                    *[_number(entry.values.get(key)) for key, _label, _meta in metrics],
-                    entry.score,
-                    entry.previous_rank,
-                    entry.movement,
-                ]
-            )
-        sheet.freeze_panes = "C3"
-    return workbook
+        book = spreadsheets.Spreadsheet()
+        sheet = book.sheet(
+            "排名",
+            [
+                spreadsheets.Column(header, width=22 if index == 2 else 12)
+                for index, header in enumerate(headers, start=1)
+            ],
+        )
+        sheet.heading(
+            f"{snapshot.scheme.name} {snapshot.period_label} 排名",
+            alignment=Alignment(horizontal="center"),
+        )
+        sheet.header(fill=spreadsheets.HEADER_FILL)
+        sheet.rows(
+            [
+                entry.rank,
+                entry.unit.name,
+                *[_number(entry.values.get(key)) for key, _label, _meta in metrics],
+                entry.score,
+                entry.previous_rank,
+                entry.movement,
+            ]
+            for entry in snapshot.entries.select_related("unit")
+        )
+        sheet.freeze("C3")
+    return book
 
 
 def ranking_ledger_export(request: HttpRequest) -> HttpResponse:
@@ -96,7 +93,7 @@ def ranking_ledger_export(request: HttpRequest) -> HttpResponse:
     if snapshot is None:
         raise Http404(_("No published ranking in your scope."))
     filename = f"{_('ranking ledger')}-{snapshot.scheme.name}-{snapshot.period_key}.xlsx"
-    return ledger_export.xlsx_response(ranking_workbook(snapshot), filename)
+    return ranking_workbook(snapshot).response(filename)
 
 
 def issue_ledger_export(request: HttpRequest) -> HttpResponse:

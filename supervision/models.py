@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from projects.models import Unit, UnitKind
 from tracker import periods
+from tracker.dates import validate_plausible_date
 
 RANKED_KINDS = [
     (value, label) for value, label in UnitKind.choices if value not in (UnitKind.VILLAGE,)
@@ -52,7 +53,9 @@ class RankingScheme(models.Model):
         ),
     )
     starts_on = models.DateField(
-        _("first day ranked"), help_text=_("Periods before this day are never computed.")
+        _("first day ranked"),
+        validators=[validate_plausible_date],
+        help_text=_("Periods before this day are never computed."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
@@ -69,6 +72,9 @@ class RankingScheme(models.Model):
             models.CheckConstraint(
                 condition=Q(co_unit_weight__gte=0) & Q(co_unit_weight__lte=1),
                 name="scheme_co_unit_weight_range",
+                violation_error_message=_(
+                    "The weight of cooperating units must be between 0 and 1."
+                ),
             ),
         ]
 
@@ -113,8 +119,16 @@ class SchemeMetric(models.Model):
         verbose_name_plural = _("scheme metrics")
         ordering = ["scheme", "sort_order", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["scheme", "metric"], name="scheme_metric_unique"),
-            models.CheckConstraint(condition=Q(weight__gt=0), name="scheme_metric_weight_positive"),
+            models.UniqueConstraint(
+                fields=["scheme", "metric"],
+                name="scheme_metric_unique",
+                violation_error_message=_("The scheme already has this metric."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0),
+                name="scheme_metric_weight_positive",
+                violation_error_message=_("A metric's weight must be greater than zero."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,7 +184,11 @@ class RankingExemption(models.Model):
         ordering = ["scheme", "period_key", "unit"]
         constraints = [
             models.UniqueConstraint(
-                fields=["scheme", "unit", "period_key"], name="exemption_unique"
+                fields=["scheme", "unit", "period_key"],
+                name="exemption_unique",
+                violation_error_message=_(
+                    "The unit is already exempted from this scheme for this period."
+                ),
             ),
         ]
 
@@ -204,8 +222,8 @@ class RankingSnapshot(models.Model):
         related_name="snapshots",
     )
     period_key = models.CharField(_("period"), max_length=12)
-    period_start = models.DateField(_("period start"))
-    period_end = models.DateField(_("period end"))
+    period_start = models.DateField(_("period start"), validators=[validate_plausible_date])
+    period_end = models.DateField(_("period end"), validators=[validate_plausible_date])
     status = models.CharField(
         _("status"), max_length=10, choices=SnapshotStatus.choices, default=SnapshotStatus.DRAFT
     )
@@ -245,11 +263,18 @@ class RankingSnapshot(models.Model):
         verbose_name_plural = _("rankings")
         ordering = ["scheme", "-period_start"]
         constraints = [
-            models.UniqueConstraint(fields=["scheme", "period_key"], name="snapshot_unique_period"),
+            models.UniqueConstraint(
+                fields=["scheme", "period_key"],
+                name="snapshot_unique_period",
+                violation_error_message=_("The scheme already has a ranking for this period."),
+            ),
             models.CheckConstraint(
                 condition=Q(status=SnapshotStatus.DRAFT)
                 | Q(published_at__isnull=False, is_provisional=False),
                 name="snapshot_published_is_final",
+                violation_error_message=_(
+                    "A published ranking must be final and have a publication time."
+                ),
             ),
         ]
 
@@ -295,7 +320,11 @@ class RankingEntry(models.Model):
         verbose_name_plural = _("ranking entries")
         ordering = ["snapshot", models.F("rank").asc(nulls_last=True), "unit__path"]
         constraints = [
-            models.UniqueConstraint(fields=["snapshot", "unit"], name="entry_unique_unit"),
+            models.UniqueConstraint(
+                fields=["snapshot", "unit"],
+                name="entry_unique_unit",
+                violation_error_message=_("The unit is already ranked in this ranking."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,7 +353,11 @@ class AlertRule(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(red_at__gte=models.F("yellow_at")), name="alert_rule_red_after_yellow"
+                condition=Q(red_at__gte=models.F("yellow_at")),
+                name="alert_rule_red_after_yellow",
+                violation_error_message=_(
+                    "The red threshold cannot be below the yellow threshold."
+                ),
             ),
         ]
 
@@ -382,7 +415,11 @@ class Alert(models.Model):
         ordering = ["-opened_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "subject", "period_key"], name="alert_one_per_subject_period"
+                fields=["rule", "subject", "period_key"],
+                name="alert_one_per_subject_period",
+                violation_error_message=_(
+                    "This alert was already raised for this subject and period."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["resolved_at", "level"])]
@@ -416,7 +453,7 @@ class Inspection(models.Model):
 
     title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=12, choices=InspectionKind.choices)
-    held_on = models.DateField(_("date"))
+    held_on = models.DateField(_("date"), validators=[validate_plausible_date])
     unit = models.ForeignKey(
         Unit,
         verbose_name=_("organising unit"),
@@ -479,10 +516,14 @@ class InspectionScore(models.Model):
         ordering = ["inspection", "-score", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["inspection", "project"], name="inspection_score_unique"
+                fields=["inspection", "project"],
+                name="inspection_score_unique",
+                violation_error_message=_("The project already has a score in this inspection."),
             ),
             models.CheckConstraint(
-                condition=Q(score__gte=0) & Q(score__lte=100), name="inspection_score_range"
+                condition=Q(score__gte=0) & Q(score__lte=100),
+                name="inspection_score_range",
+                violation_error_message=_("A score must be between 0 and 100."),
             ),
         ]
 
@@ -537,7 +578,7 @@ class Meeting(models.Model):
 
     title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=12, choices=MeetingKind.choices)
-    held_on = models.DateField(_("date"))
+    held_on = models.DateField(_("date"), validators=[validate_plausible_date])
     unit = models.ForeignKey(
         Unit,
         verbose_name=_("convening unit"),
@@ -705,8 +746,12 @@ class Issue(models.Model):
         on_delete=models.PROTECT,
         related_name="issues",
     )
-    deadline = models.DateField(_("deadline"), null=True, blank=True)
-    original_deadline = models.DateField(_("original deadline"), null=True, blank=True)
+    deadline = models.DateField(
+        _("deadline"), validators=[validate_plausible_date], null=True, blank=True
+    )
+    original_deadline = models.DateField(
+        _("original deadline"), validators=[validate_plausible_date], null=True, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=IssueStatus.choices, default=IssueStatus.OPEN
     )
@@ -715,7 +760,7 @@ class Issue(models.Model):
     )
     # A unit asked the supervision office to act (向上催办) and no supervisor has acted since.
     awaiting_office = models.BooleanField(_("awaiting the supervision office"), default=False)
-    raised_on = models.DateField(_("raised on"))
+    raised_on = models.DateField(_("raised on"), validators=[validate_plausible_date])
     resolved_at = models.DateTimeField(_("rectified at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -752,11 +797,13 @@ class Issue(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=IssueStatus.CLOSED) | Q(closed_at__isnull=False),
                 name="issue_closed_has_time",
+                violation_error_message=_("A closed issue needs the time it was closed."),
             ),
             models.CheckConstraint(
                 condition=Q(status__in=[IssueStatus.PENDING, IssueStatus.DECLINED])
                 | Q(deadline__isnull=False),
                 name="issue_accepted_has_deadline",
+                violation_error_message=_("An accepted issue needs a deadline."),
             ),
         ]
 
@@ -823,7 +870,9 @@ class IssueEvent(models.Model):
     level = models.PositiveSmallIntegerField(
         _("escalation"), choices=EscalationLevel.choices, null=True, blank=True
     )
-    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    deadline = models.DateField(
+        _("deadline"), validators=[validate_plausible_date], null=True, blank=True
+    )
     # For urges upward: the unit the county is asked to push.
     target_unit = models.ForeignKey(
         Unit,
@@ -879,7 +928,9 @@ class ExtensionRequest(models.Model):
     issue = models.ForeignKey(
         Issue, verbose_name=_("issue"), on_delete=models.CASCADE, related_name="extensions"
     )
-    requested_deadline = models.DateField(_("new deadline asked for"))
+    requested_deadline = models.DateField(
+        _("new deadline asked for"), validators=[validate_plausible_date]
+    )
     reason = models.TextField(_("reason"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -914,6 +965,9 @@ class ExtensionRequest(models.Model):
                 fields=["issue"],
                 condition=Q(status="pending"),
                 name="extension_one_pending_per_issue",
+                violation_error_message=_(
+                    "The issue already has an extension request awaiting a decision."
+                ),
             ),
         ]
 
@@ -944,14 +998,16 @@ class ProjectNotice(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=NoticeKind.choices)
     requirement = models.TextField(_("requirement"))
-    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    deadline = models.DateField(
+        _("deadline"), validators=[validate_plausible_date], null=True, blank=True
+    )
     consequence = models.CharField(
         _("consequence if missed"), max_length=200, blank=True, help_text=_("e.g. 逾期取消项目")
     )
     status = models.CharField(
         _("status"), max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.ACTIVE
     )
-    issued_on = models.DateField(_("issued on"))
+    issued_on = models.DateField(_("issued on"), validators=[validate_plausible_date])
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("issued by"),
@@ -982,6 +1038,7 @@ class ProjectNotice(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="deadline") | Q(deadline__isnull=False),
                 name="notice_deadline_needs_date",
+                violation_error_message=_("A deadline notice needs a deadline."),
             ),
         ]
 
@@ -1133,7 +1190,7 @@ class DashboardSnapshot(models.Model):
     unit = models.ForeignKey(
         Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+"
     )
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_plausible_date])
     data = models.JSONField(_("figures"), encoder=DjangoJSONEncoder)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
@@ -1141,7 +1198,13 @@ class DashboardSnapshot(models.Model):
         verbose_name = _("dashboard snapshot")
         verbose_name_plural = _("dashboard snapshots")
         constraints = [
-            models.UniqueConstraint(fields=["unit", "date"], name="dashboard_one_per_unit_day")
+            models.UniqueConstraint(
+                fields=["unit", "date"],
+                name="dashboard_one_per_unit_day",
+                violation_error_message=_(
+                    "The figures of this unit for this day are already stored."
+                ),
+            )
         ]
 
     def __str__(self) -> str:

@@ -16,10 +16,12 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -48,6 +50,7 @@ from supervision.models import (
     WebhookDelivery,
     WebhookKind,
 )
+from tracker import outbox
 from tracker.context_processors import SITE_NAME
 
 logger = logging.getLogger(__name__)
@@ -187,10 +190,7 @@ def notify_many(messages: Sequence[Message]) -> list[Notification]:
         if people[n.recipient_id][1] == DigestFrequency.IMMEDIATE and people[n.recipient_id][0]
     ]
     forget_unread({n.recipient_id for n in created})
-    if deliveries or immediate:
-        transaction.on_commit(
-            partial(_dispatch, [d.pk for d in deliveries], immediate), robust=True
-        )
+    _dispatch([d.pk for d in deliveries], immediate)
     return created
 
 
@@ -262,13 +262,14 @@ def absolute_url(url: str) -> str:
 
 
 def _dispatch(delivery_ids: list[int], notification_ids: list[int]) -> None:
-    """After commit: one task per delivery, one for the immediate e-mails."""
+    """One task per delivery, one for the immediate e-mails: outbox messages written with the
+    rows they deliver, sent to the workers after commit (tracker/outbox.py)."""
     from supervision import tasks
 
     for delivery_id in delivery_ids:
-        tasks.deliver_webhook.delay(delivery_id)
+        outbox.enqueue(tasks.deliver_webhook, delivery_id)
     if notification_ids:
-        tasks.send_notification_emails.delay(notification_ids)
+        outbox.enqueue(tasks.send_notification_emails, notification_ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,21 +461,78 @@ def json_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _markdown_lines(payload: dict) -> list[str]:
-    lines = []
-    if payload.get("body"):
-        lines.extend(line for line in payload["body"].splitlines() if line.strip())
-    if payload.get("url"):
-        label = _("View details")
-        lines.append(f"[{label}]({payload['url']})")
-    return lines
+# Group robots render markdown (and a little HTML), but every title and body the product sends is
+# plain text holding people's words: an issue's title, an answer, a unit's or a leader's name, a
+# reason. Each character either renderer takes as markup becomes its full-width look-alike, which
+# no renderer reads as markup and which a Chinese reader expects anyway. Backslash escapes are not
+# used: neither robot documents them, and a renderer that ignores them would show the link.
+_MARKUP_LOOKALIKES = str.maketrans(
+    {
+        "\\": "＼",
+        "`": "｀",
+        "*": "＊",
+        "_": "＿",
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "<": "＜",
+        ">": "＞",
+        "#": "＃",
+        "!": "！",
+        "|": "｜",
+        "~": "～",
+        "&": "＆",
+    }
+)
+# At the start of a line these make a list, a heading underline or a rule.
+_LINE_START = {"-": "－", "+": "＋", "=": "＝"}
+_ORDERED_ITEM = re.compile(r"^(\d+)\.")
+# What a renderer or chat client turns into a live link by itself: a scheme or "//" before a host,
+# a domain ("evil.example", "www.x"). Dots between digits ("3.5 亿元") stay.
+_DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z])")
 
 
-def _truncate_bytes(text: str, limit: int) -> str:
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[: limit - 3].decode(errors="ignore") + "…"
+def robot_text(text: str) -> str:
+    """One line of people's text as it goes into a robot's markdown: shown as typed, never as
+    formatting, a link or an image."""
+    text = " ".join(text.split()).translate(_MARKUP_LOOKALIKES)
+    text = text.replace("://", "：／／").replace("//", "／／")
+    text = _DOMAIN_DOT.sub("．", text)
+    if text[:1] in _LINE_START:
+        text = _LINE_START[text[0]] + text[1:]
+    return _ORDERED_ITEM.sub(r"\1．", text)
+
+
+def _robot_lines(payload: dict) -> list[str]:
+    return [robot_text(line) for line in (payload.get("body") or "").splitlines() if line.strip()]
+
+
+def _robot_link(payload: dict) -> str:
+    """The platform's own link to the item, the one link a robot message carries."""
+    if not payload.get("url"):
+        return ""
+    # Our URLs hold nothing that ends a markdown link, but quote them so that none ever can.
+    url = quote(payload["url"], safe=":/?#@!$&'*+,;=%~")
+    label = _("View details")
+    return f"[{label}]({url})"
+
+
+def _fit(lines: list[str], link: str, *, joiner: str, limit: int, in_bytes: bool) -> str:
+    """The lines joined, cut to the robot's limit (characters or UTF-8 bytes) so that the link
+    after them always arrives whole."""
+
+    def size(text: str) -> int:
+        return len(text.encode()) if in_bytes else len(text)
+
+    tail = f"{joiner}{link}" if link else ""
+    text = joiner.join(lines)
+    room = limit - size(tail)
+    if size(text) > room:
+        keep = room - size("…")
+        text = text.encode()[:keep].decode(errors="ignore") if in_bytes else text[:keep]
+        text += "…"
+    return text + tail
 
 
 def build_request(webhook: Webhook, delivery: WebhookDelivery) -> tuple[str, dict, bytes, dict]:
@@ -482,21 +540,30 @@ def build_request(webhook: Webhook, delivery: WebhookDelivery) -> tuple[str, dic
     payload = delivery.payload
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "county-tracker"}
     params: dict[str, str] = {}
+    if webhook.kind in (WebhookKind.DINGTALK, WebhookKind.WECOM):
+        title = robot_text(payload["title"])
+        link = _robot_link(payload)
     if webhook.kind == WebhookKind.DINGTALK:
-        text = "\n\n".join([f"#### {payload['title']}", *_markdown_lines(payload)])
-        data = {
-            "msgtype": "markdown",
-            "markdown": {"title": payload["title"], "text": text[:DINGTALK_MAX_CHARS]},
-        }
+        text = _fit(
+            [f"#### {title}", *_robot_lines(payload)],
+            link,
+            joiner="\n\n",
+            limit=DINGTALK_MAX_CHARS,
+            in_bytes=False,
+        )
+        data = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
         if webhook.secret:
             timestamp = str(round(time.time() * 1000))
             params = {"timestamp": timestamp, "sign": dingtalk_sign(webhook.secret, timestamp)}
     elif webhook.kind == WebhookKind.WECOM:
-        content = "\n".join([f"**{payload['title']}**", *_markdown_lines(payload)])
-        data = {
-            "msgtype": "markdown",
-            "markdown": {"content": _truncate_bytes(content, WECOM_MAX_BYTES)},
-        }
+        content = _fit(
+            [f"**{title}**", *_robot_lines(payload)],
+            link,
+            joiner="\n",
+            limit=WECOM_MAX_BYTES,
+            in_bytes=True,
+        )
+        data = {"msgtype": "markdown", "markdown": {"content": content}}
     else:
         data = {"id": delivery.pk, **payload}
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
@@ -604,8 +671,7 @@ def deliveries_retry(deliveries) -> int:
     """Send again the given deliveries that are not delivered (the admin's "retry")."""
     ids = list(deliveries.exclude(status=DeliveryStatus.DELIVERED).values_list("pk", flat=True))
     WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING)
-    if ids:
-        transaction.on_commit(partial(_dispatch, ids, []), robust=True)
+    _dispatch(ids, [])
     return len(ids)
 
 

@@ -347,7 +347,9 @@ def issue_raise(
     issue._history_user = actor
     issue.save()
     _event(issue, IssueEventKind.RAISED, actor, text=issue.requirement, deadline=deadline)
-    transaction.on_commit(lambda: _notify("issue.raised", issue, actor, text=issue.requirement))
+    transaction.on_commit(
+        lambda: _notify("issue.raised", issue, actor, text=issue.requirement), robust=True
+    )
     return issue
 
 
@@ -405,7 +407,8 @@ def issue_request_help(
     transaction.on_commit(
         lambda: _notify(
             "issue.urged_up", issue, actor, to_unit=False, to_office=True, text=description
-        )
+        ),
+        robust=True,
     )
     return issue
 
@@ -441,7 +444,9 @@ def issue_accept(
     issue.awaiting_office = False
     _save(issue, actor)
     _event(issue, IssueEventKind.ACCEPTED, actor, text=issue.requirement, deadline=deadline)
-    transaction.on_commit(lambda: _notify("issue.raised", issue, actor, text=issue.requirement))
+    transaction.on_commit(
+        lambda: _notify("issue.raised", issue, actor, text=issue.requirement), robust=True
+    )
     return issue
 
 
@@ -470,7 +475,8 @@ def issue_decline(
             to_unit=False,
             extra_units=[issue.requested_by_unit] if issue.requested_by_unit_id else [],
             text=reason,
-        )
+        ),
+        robust=True,
     )
     return issue
 
@@ -511,7 +517,8 @@ def issue_respond(
     )
     _attach(event, files)
     transaction.on_commit(
-        lambda: _notify("issue.response", issue, actor, to_unit=False, to_office=True, text=text)
+        lambda: _notify("issue.response", issue, actor, to_unit=False, to_office=True, text=text),
+        robust=True,
     )
     return event
 
@@ -541,7 +548,8 @@ def issue_mark_rectified(
     )
     _attach(event, files)
     transaction.on_commit(
-        lambda: _notify("issue.rectified", issue, actor, to_unit=False, to_office=True, text=text)
+        lambda: _notify("issue.rectified", issue, actor, to_unit=False, to_office=True, text=text),
+        robust=True,
     )
     return issue
 
@@ -585,7 +593,8 @@ def issue_request_extension(
     transaction.on_commit(
         lambda: _notify(
             "issue.extension_requested", issue, actor, to_unit=False, to_office=True, text=reason
-        )
+        ),
+        robust=True,
     )
     return request
 
@@ -613,7 +622,7 @@ def issue_decide_extension(
     _save(issue, actor)
     kind = IssueEventKind.EXTENSION_GRANTED if grant else IssueEventKind.EXTENSION_REFUSED
     _event(issue, kind, actor, text=note, deadline=request.requested_deadline if grant else None)
-    transaction.on_commit(lambda: _notify(f"issue.{kind}", issue, actor, text=note))
+    transaction.on_commit(lambda: _notify(f"issue.{kind}", issue, actor, text=note), robust=True)
     return request
 
 
@@ -645,7 +654,8 @@ def issue_urge_up(
         actor_unit=_unit_actor_unit(actor, issue),
     )
     transaction.on_commit(
-        lambda: _notify("issue.urged_up", issue, actor, to_unit=False, to_office=True, text=text)
+        lambda: _notify("issue.urged_up", issue, actor, to_unit=False, to_office=True, text=text),
+        robust=True,
     )
     return event
 
@@ -690,7 +700,7 @@ def issue_urge(
     )
     extra = [target_unit] if target_unit is not None and target_unit != issue.unit else []
     transaction.on_commit(
-        lambda: _notify("issue.urged", issue, actor, extra_units=extra, text=text)
+        lambda: _notify("issue.urged", issue, actor, extra_units=extra, text=text), robust=True
     )
     return event
 
@@ -713,7 +723,9 @@ def issue_escalate(
     issue.awaiting_office = False
     _save(issue, actor)
     _event(issue, IssueEventKind.ESCALATED, actor, text=reason, level=level)
-    transaction.on_commit(lambda: _notify("issue.escalated", issue, actor, text=reason))
+    transaction.on_commit(
+        lambda: _notify("issue.escalated", issue, actor, text=reason), robust=True
+    )
     return issue
 
 
@@ -738,7 +750,7 @@ def issue_close(
     issue.awaiting_office = False
     _save(issue, actor)
     _event(issue, IssueEventKind.CLOSED, actor, text=(note or "").strip())
-    transaction.on_commit(lambda: _notify("issue.closed", issue, actor, text=note))
+    transaction.on_commit(lambda: _notify("issue.closed", issue, actor, text=note), robust=True)
     return issue
 
 
@@ -760,7 +772,9 @@ def issue_send_back(
     issue.resolved_at = None
     _save(issue, actor)
     _event(issue, IssueEventKind.SENT_BACK, actor, text=reason)
-    transaction.on_commit(lambda: _notify("issue.sent_back", issue, actor, text=reason))
+    transaction.on_commit(
+        lambda: _notify("issue.sent_back", issue, actor, text=reason), robust=True
+    )
     return issue
 
 
@@ -774,7 +788,7 @@ def issue_instruct(*, issue: Issue, actor, text: str) -> IssueEvent:
     Issue.objects.filter(pk=issue.pk).update(version=F("version") + 1, updated_at=timezone.now())
     event = _event(issue, IssueEventKind.INSTRUCTION, actor, text=text)
     transaction.on_commit(
-        lambda: _notify("issue.instruction", issue, actor, to_office=True, text=text)
+        lambda: _notify("issue.instruction", issue, actor, to_office=True, text=text), robust=True
     )
     return event
 
@@ -833,5 +847,5 @@ def escalate_overdue(*, today: dt.date | None = None) -> list[int]:
             for issue in Issue.objects.filter(pk__in=ids).select_related("unit", "leader"):
                 _notify("issue.escalated", issue, None, text=text)
 
-        transaction.on_commit(_tell)
+        transaction.on_commit(_tell, robust=True)
     return ids

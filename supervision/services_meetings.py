@@ -573,7 +573,7 @@ def meeting_record_decisions(
         actor=actor, rows=list(decisions), source=IssueSource.MEETING, meeting=meeting
     )
     _touch(meeting)
-    transaction.on_commit(lambda: _notify_decisions(meeting, raised, actor))
+    transaction.on_commit(lambda: _notify_decisions(meeting, raised, actor), robust=True)
     return raised
 
 
@@ -695,7 +695,7 @@ def notice_issue(
         project_services.project_set_red_card(
             project=project, actor=actor, red_card=True, reason=requirement
         )
-    transaction.on_commit(lambda: _notify_notice("notice.issued", notice, actor))
+    transaction.on_commit(lambda: _notify_notice("notice.issued", notice, actor), robust=True)
     return notice
 
 
@@ -768,5 +768,5 @@ def notice_settle(
             note=_("Cancelled: the deadline notice of %(date)s was not met. %(outcome)s")
             % {"date": notice.issued_on.isoformat(), "outcome": outcome},
         )
-    transaction.on_commit(lambda: _notify_notice("notice.settled", notice, actor))
+    transaction.on_commit(lambda: _notify_notice("notice.settled", notice, actor), robust=True)
     return notice

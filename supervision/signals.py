@@ -37,7 +37,7 @@ def queue(project_id: int | None) -> None:
         pending = set()  # a rolled-back transaction took its callback away: start afresh
         setattr(connection, PENDING, pending)
         pending.add(project_id)
-        transaction.on_commit(_flush)
+        transaction.on_commit(_flush, robust=True)
         return
     pending.add(project_id)
 

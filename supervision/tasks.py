@@ -23,7 +23,7 @@ def compute_ranking(scheme_id: int, period_key: str, today: str | None = None) -
     return snapshot.pk
 
 
-@shared_task(bind=True, acks_late=True)
+@shared_task(bind=True, acks_late=True, ignore_result=False)
 def compute_due_rankings(self, today: str | None = None) -> int:
     """The daily job: every closed period without a final snapshot (catching up after downtime),
     the unpublished drafts of recent periods (late reports and corrections), and the open period
@@ -73,7 +73,9 @@ def refresh_dashboards(today: str | None = None) -> int:
     autoretry_for=(notifications.DeliveryFailed,),
     max_retries=5,
     retry_backoff=30,  # 30 s, 1, 2, 4, 8 min (with jitter): a robot's rate limit passes
-    retry_backoff_max=3600,
+    # Below the broker's visibility timeout (15 min): a retry waiting longer would be delivered
+    # twice (webhook_deliver would send it once all the same).
+    retry_backoff_max=600,
     retry_jitter=True,
 )
 def deliver_webhook(self, delivery_id: int) -> str | None:

@@ -7,8 +7,6 @@ a preview that only its supervisors see.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -23,8 +21,8 @@ from supervision.bulletins import bulletin_for
 from supervision.forms_bulletins import CommentaryForm
 from supervision.ranking_history import rank_history
 from supervision.views import _snapshot_for, ranking_detail_page
+from tracker import spreadsheets
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -48,15 +46,13 @@ def ranking_bulletin(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _download(bulletin, content: bytes, extension: str, content_type: str) -> HttpResponse:
     name = bulletin.title + (_(" (draft)") if bulletin.is_draft else "")
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{extension}"
-    return response
+    return spreadsheets.attachment(content, f"{name}.{extension}", content_type)
 
 
 @login_required
 def ranking_bulletin_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     bulletin = bulletin_for(_snapshot_for(request, pk))
-    return _download(bulletin, bulletin_files.workbook_bytes(bulletin), "xlsx", XLSX)
+    return _download(bulletin, bulletin_files.workbook_bytes(bulletin), "xlsx", spreadsheets.XLSX)
 
 
 @login_required

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from io import BytesIO
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from projects import selectors as project_selectors
 from projects.models import Light, Project, Target, TargetMetric, Unit
 from supervision import dashboard, dashboard_view, selectors
 from supervision.models import ISSUE_ACTIVE_STATUSES, RankingEntry, SnapshotStatus
+from tracker import spreadsheets
+from tracker.spreadsheets import Column
 
 
 def _unit_trail(user, unit: Unit) -> tuple[list[Unit], list[Unit]]:
@@ -37,15 +35,20 @@ def _unit_trail(user, unit: Unit) -> tuple[list[Unit], list[Unit]]:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     try:
         unit, day, snapshot = dashboard_view.load(request.user, request.GET)
-    except dashboard_view.BadInput as exc:
-        messages.error(request, str(exc))
+    except (dashboard_view.BadInput, dashboard.TooManyComputations) as exc:
+        # Say why, and show today's figures (never throttled) instead.
+        if isinstance(exc, dashboard.TooManyComputations):
+            messages.error(request, dashboard_view.too_many_message(exc))
+            status = 429
+        else:
+            messages.error(request, str(exc))
+            status = 400
         params = request.GET.copy()
         params.pop("date", None)
         if params.get("unit", "").isdigit() or not params.get("unit"):
             unit, day, snapshot = dashboard_view.load(request.user, params)
         else:
             unit, day, snapshot = dashboard_view.load(request.user, {})
-        status = 400
     else:
         status = 200
     ancestors, children = _unit_trail(request.user, unit)
@@ -76,8 +79,15 @@ def dashboard_refresh(request: HttpRequest) -> HttpResponse:
     except dashboard_view.BadInput as exc:
         messages.error(request, str(exc))
         return redirect("dashboard")
-    dashboard.refresh(day, unit)
-    messages.success(request, _("The figures were recomputed."))
+    try:
+        dashboard.recompute_for(request.user, day, unit)
+    except dashboard.NoDataYet as exc:
+        messages.error(request, dashboard_view.no_data_message(exc))
+        return redirect("dashboard")
+    except dashboard.TooManyComputations as exc:
+        messages.error(request, dashboard_view.too_many_message(exc))
+    else:
+        messages.success(request, _("The figures were recomputed."))
     return redirect(f"{request.path.rsplit('refresh/', 1)[0]}?unit={unit.pk}&date={day:%Y-%m-%d}")
 
 
@@ -94,37 +104,34 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         unit, day, snapshot = dashboard_view.load(request.user, request.GET)
     except dashboard_view.BadInput as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    except dashboard.TooManyComputations as exc:
+        return HttpResponse(
+            dashboard_view.too_many_message(exc),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": str(exc.wait)},
+        )
     shown = dashboard_view.present(snapshot.data, unit)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Overview")
-    bold = Font(bold=True)
-    sheet.append([_("%(unit)s key projects dashboard") % {"unit": unit.display_name}])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(
+    book = spreadsheets.Spreadsheet()
+    sheet = book.sheet(
+        _("Overview"), [Column(_("figure")), Column(_("value")), Column(_("unit of measure"))]
+    )
+    sheet.heading(_("%(unit)s key projects dashboard") % {"unit": unit.display_name}, span=1)
+    sheet.row(
         [_("as of"), day.isoformat(), _("figures through"), snapshot.data.get("through") or "—"]
     )
-    sheet.append([])
-    sheet.append([_("figure"), _("value"), _("unit of measure")])
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
+    sheet.blank()
+    sheet.header(alignment=None)
     measures = {"wan": _("10k yuan"), "%": "%", "pt": _("percentage points")}
-    for figure in shown["headline"]:
-        sheet.append(
-            [
-                str(figure.label),
-                _number(figure.value),
-                str(measures.get(figure.measure, figure.measure)),
-            ]
-        )
+    sheet.rows(
+        [figure.label, _number(figure.value), measures.get(figure.measure, figure.measure)]
+        for figure in shown["headline"]
+    )
 
     def table(title: str, headers: list[str], rows: list[list]) -> None:
-        ws = book.create_sheet(title)
-        ws.append(headers)
-        for cell in ws[1]:
-            cell.font = bold
-        for row in rows:
-            ws.append([str(row[0]), *(_number(v) for v in row[1:])])
+        ws = book.sheet(title, [Column(header) for header in headers])
+        ws.header(alignment=None)
+        ws.rows([str(row[0]), *(_number(v) for v in row[1:])] for row in rows)
 
     share_headers = [_("projects"), _("share (%)"), _("total investment (10k yuan)")]
     table(
@@ -193,18 +200,11 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         ],
         [[r["month"], r["ytd"], r["schedule"], r["last_year"]] for r in snapshot.data["monthly"]],
     )
-    out = BytesIO()
-    book.save(out)
     name = _("dashboard-%(unit)s-%(date)s.xlsx") % {
         "unit": unit.display_name,
         "date": day.isoformat(),
     }
-    response = HttpResponse(
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
+    return book.response(name)
 
 
 @login_required

@@ -8,8 +8,6 @@ re-shows the issue page with the user's text kept and the error in Chinese.
 from __future__ import annotations
 
 import datetime as dt
-from io import BytesIO
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,9 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from projects.services import VersionConflict
 from projects.views.edit import add_service_errors
@@ -43,9 +38,10 @@ from supervision.models import (
     IssueStatus,
 )
 from supervision.views_meetings import _photo_reader
+from tracker import spreadsheets
+from tracker.spreadsheets import Column, Spreadsheet
 
 PAGE_SIZE = 30
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _visible_issue(request: HttpRequest, pk: int) -> Issue:
@@ -139,29 +135,26 @@ def issue_list(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 
 
-def export_columns() -> list[tuple[str, int]]:
+def export_columns() -> list[Column]:
+    date, whole = spreadsheets.DATE, spreadsheets.WHOLE
     return [
-        (_("No."), 6),
-        (_("ledger number"), 12),
-        (_("source"), 12),
-        (_("category"), 10),
-        (_("project name"), 30),
-        (_("problem"), 40),
-        (_("rectification required"), 36),
-        (_("responsible unit"), 18),
-        (_("responsible leader"), 12),
-        (_("raised on"), 12),
-        (_("deadline"), 12),
-        (_("escalation"), 10),
-        (_("latest progress"), 40),
-        (_("status"), 10),
-        (_("closed on"), 12),
-        (_("days overdue"), 10),
+        Column(_("No."), 6),
+        Column(_("ledger number"), 12),
+        Column(_("source"), 12),
+        Column(_("category"), 10),
+        Column(_("project name"), 30, wrap=True),
+        Column(_("problem"), 40, wrap=True),
+        Column(_("rectification required"), 36, wrap=True),
+        Column(_("responsible unit"), 18),
+        Column(_("responsible leader"), 12),
+        Column(_("raised on"), 12, date),
+        Column(_("deadline"), 12, date),
+        Column(_("escalation"), 10),
+        Column(_("latest progress"), 40, wrap=True),
+        Column(_("status"), 10),
+        Column(_("closed on"), 12, date),
+        Column(_("days overdue"), 10, whole),
     ]
-
-
-DATE_COLUMNS = {10, 11, 15}
-WRAP_COLUMNS = {5, 6, 7, 13}
 
 
 def export_row(number: int, issue: Issue, today: dt.date) -> list[object]:
@@ -185,38 +178,19 @@ def export_row(number: int, issue: Issue, today: dt.date) -> list[object]:
     ]
 
 
-def build_issue_workbook(issues, exported_at: dt.datetime) -> Workbook:
+def build_issue_workbook(issues, exported_at: dt.datetime) -> Spreadsheet:
     today = exported_at.date()
-    columns = export_columns()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(_("supervision ledger"))[:31]
-    sheet.append(
-        [
-            _("Supervision ledger (exported %(time)s)")
-            % {"time": exported_at.strftime("%Y-%m-%d %H:%M")}
-        ]
+    book = Spreadsheet()
+    sheet = book.sheet(_("supervision ledger"), export_columns())
+    sheet.heading(
+        _("Supervision ledger (exported %(time)s)")
+        % {"time": exported_at.strftime("%Y-%m-%d %H:%M")}
     )
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
-    sheet.append([str(header) for header, _width in columns])
-    for index, (_header, width) in enumerate(columns, start=1):
-        cell = sheet.cell(row=2, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    count = 0
-    for count, issue in enumerate(issues, start=1):
-        sheet.append(export_row(count, issue, today))
-        for column in DATE_COLUMNS:
-            sheet.cell(row=count + 2, column=column).number_format = "yyyy-mm-dd"
-        sheet.cell(row=count + 2, column=16).number_format = "0"
-        for column in WRAP_COLUMNS:
-            sheet.cell(row=count + 2, column=column).alignment = wrap
-    sheet.freeze_panes = "C3"
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{count + 2}"
-    return workbook
+    sheet.header()
+    sheet.rows(export_row(number, issue, today) for number, issue in enumerate(issues, start=1))
+    sheet.freeze("C3")
+    sheet.filter()
+    return book
 
 
 def export_queryset(issues):
@@ -231,13 +205,8 @@ def export_queryset(issues):
 def issue_export(request: HttpRequest) -> HttpResponse:
     now = timezone.localtime()
     _filterset, issues = filtered_issues(request)
-    workbook = build_issue_workbook(export_queryset(issues), now)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    filename = f"{_('supervision ledger')}-{now:%Y%m%d-%H%M}.xlsx"
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    book = build_issue_workbook(export_queryset(issues), now)
+    return book.response(f"{_('supervision ledger')}-{now:%Y%m%d-%H%M}.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------

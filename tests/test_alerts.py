@@ -125,6 +125,26 @@ def test_scanning_twice_writes_nothing_new(project, reporter_a):
     assert sorted(Alert.objects.values_list()) == before
 
 
+def test_a_scan_stopped_before_the_lights_leaves_alerts_and_lights_as_they_were(
+    project, reporter_a, monkeypatch
+):
+    factories.create_milestone(project=project, actor=reporter_a, due_date=day("2026-11-01"))
+    assert light(project) == "green"  # the save's own scan ran at its (earlier) date
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr("supervision.alerts.update_lights", killed)
+    with pytest.raises(SystemExit):
+        scan_alerts(today=day("2026-11-21"))
+    assert not Alert.objects.filter(resolved_at__isnull=True).exists()
+    assert light(project) == "green"
+
+    monkeypatch.undo()
+    scan_alerts(today=day("2026-11-21"))
+    assert light(project) == "red" and Alert.objects.filter(resolved_at__isnull=True).exists()
+
+
 def test_closed_work_stops_lighting(project, reporter_a):
     factories.create_milestone(project=project, actor=reporter_a, due_date=day("2026-11-01"))
     scan_alerts(today=day("2026-11-21"))

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -53,12 +52,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from projects import services, tokens
-from projects.models import Leader, Role
-from supervision import services_meetings
-from tests import factories
+from tests.support.api_world import build_api_world
 from tests.support.worlds import built_once
-from tracker import periods
 
 MAX_EXAMPLES = 25
 
@@ -97,9 +92,8 @@ def _keep_the_test_connection():
 
 @pytest.fixture(scope="module")
 def _api_world(django_db_setup, django_db_blocker, _keep_the_test_connection):
-    """A county with two departments, a supervisor, projects with milestones, reports, funding,
-    an inspection, a meeting and a notice, built once for the module; the supervisor's READ-WRITE
-    token's header."""
+    """The county of tests/support/api_world.py, built once for the module; the header of its
+    supervisor's READ-WRITE token."""
     unthrottled = override_settings(
         REST_FRAMEWORK={
             **django_settings.REST_FRAMEWORK,
@@ -107,111 +101,13 @@ def _api_world(django_db_setup, django_db_blocker, _keep_the_test_connection):
         }
     )
     with built_once(django_db_blocker), unthrottled:
-        yield _build_api_world(dt.date(2026, 11, 21))
+        yield build_api_world(dt.date(2026, 11, 21)).headers
 
 
 @pytest.fixture
 def api_world(_api_world, db):
     """The module's world; each test runs in a savepoint of it (pytest-django's ``db``)."""
     return _api_world
-
-
-def _build_api_world(today: dt.date) -> dict[str, str]:
-    county = factories.UnitFactory(
-        name="示范县", kind="county", parent=factories.UnitFactory(name="示范市", kind="city")
-    )
-    unit_a = factories.UnitFactory(name="交通运输局", kind="department", parent=county)
-    unit_b = factories.UnitFactory(name="水利局", kind="department", parent=county)
-    reporter_a = factories.member(unit_a, Role.REPORTER, username="reporter_a")
-    reporter_b = factories.member(unit_b, Role.REPORTER, username="reporter_b")
-    supervisor = factories.member(county, Role.SUPERVISOR, username="supervisor")
-    leader = Leader.objects.create(name="张县长", title="副县长", unit=county)
-
-    project_a = factories.create_project(
-        actor=reporter_a, lead_unit=unit_a, name="城区至园区公路改扩建"
-    )
-    project_b = factories.create_project(actor=reporter_b, lead_unit=unit_b, name="水库除险加固")
-    project_a.lead_leader = leader
-    project_a.save(update_fields=["lead_leader"])
-    for project, actor in [(project_a, reporter_a), (project_b, reporter_b)]:
-        milestone = factories.create_milestone(
-            project=project, actor=actor, due_date=today - dt.timedelta(days=5)
-        )
-        services.milestone_revise(
-            milestone=milestone,
-            new_due_date=today - dt.timedelta(days=3),
-            reason="征地延后",
-            actor=actor,
-        )
-        factories.create_milestone(
-            project=project,
-            actor=actor,
-            due_date=today + dt.timedelta(days=30),
-            name="竣工验收",
-            kind="acceptance",
-        )
-        services.report_save(
-            project=project,
-            period=periods.parse("2026-10"),
-            actor=actor,
-            investment=Decimal("300.25"),
-            physical_progress="路基完成80%",
-        )
-        services.funding_set(
-            project=project,
-            source="county_fiscal",
-            planned=Decimal("1000"),
-            arrived=Decimal("400.50"),
-            actor=actor,
-        )
-    services.funding_application_save(
-        actor=reporter_a,
-        unit=unit_a,
-        year=2026,
-        title="国省干线公路补助",
-        channel="upper_special",
-        requested=Decimal("800"),
-    )
-    services.target_set(
-        actor=supervisor, unit=unit_a, year=2026, metric="funding", target_value=Decimal("5000")
-    )
-    # An inspection, a meeting and a notice: their details, writes and actions meet real rows.
-    inspection = services_meetings.inspection_create(
-        actor=supervisor,
-        title="专项督查",
-        kind="special",
-        held_on=today,
-        unit=county,
-        inspectors="谭建军",
-        projects=[project_a],
-        units_visited=[unit_a],
-    )
-    services_meetings.inspection_set_scores(
-        inspection=inspection, actor=supervisor, scores=[{"project": project_a, "score": "88"}]
-    )
-    services_meetings.meeting_create(
-        actor=supervisor,
-        title="调度会",
-        kind="dispatch",
-        held_on=today,
-        unit=county,
-        host=leader,
-        attendees=[unit_a],
-        absentees=[unit_b],
-        projects=[project_b],
-    )
-    services_meetings.notice_issue(
-        project=project_b,
-        actor=supervisor,
-        kind="deadline",
-        requirement="限期开工",
-        deadline=today + dt.timedelta(days=30),
-        consequence="逾期取消项目",
-    )
-    _token, secret = tokens.token_create(
-        user=supervisor, name="schemathesis", write=True, actor=supervisor
-    )
-    return {"Authorization": f"Bearer {secret}"}
 
 
 SETTINGS = settings(

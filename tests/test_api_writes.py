@@ -272,12 +272,21 @@ def test_project_writes_set_the_database(client, world, unit_a, reporter_a, toda
     assert [t.name for t in project.tags.all()] == ["民生实事"]
     assert created.json()["tags"] == ["民生实事"]
 
-    # Stage and red card are not written by PATCH.
-    patched = send(
+    # Stage and red card are not written by PATCH: naming them is an error, not a silent no-op.
+    refused = send(
         client,
         "patch",
         f"/api/v1/projects/{project.pk}/",
         {"owner": "县城投公司", "stage": "completed", "red_card": True},
+        headers | {"If-Match": created["ETag"]},
+    )
+    assert refused.status_code == 400, refused.content
+    assert set(refused.json()["details"]) == {"stage", "red_card"}
+    patched = send(
+        client,
+        "patch",
+        f"/api/v1/projects/{project.pk}/",
+        {"owner": "县城投公司"},
         headers | {"If-Match": created["ETag"]},
     )
     assert patched.status_code == 200, patched.content

@@ -32,7 +32,7 @@ from supervision.models import (
 from supervision.ranking_history import rank_history
 from tests import factories
 from tests.support.api import bearer, make_token
-from tests.support.files import xlsx_rows
+from tests.support.files import download_name, xlsx_rows
 from tests.support.pages import count_queries
 from tracker import periods
 
@@ -205,8 +205,9 @@ def test_page_xlsx_and_docx_state_the_same_figures(client, world, supervisor):
     xlsx = client.get(f"{base}.xlsx")
     docx = client.get(f"{base}.docx")
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert docx["Content-Disposition"].startswith("attachment; filename*=UTF-8''")
     bulletin = zh_bulletin(snapshot.pk)
+    assert download_name(xlsx) == f"{bulletin.title}.xlsx"
+    assert download_name(docx) == f"{bulletin.title}.docx"
     expected = [(r.unit, r.rank_text, r.score_text) for r in bulletin.rows]
     header_first = page.context["ranking_header"][0]
     from_xlsx, xlsx_text = xlsx_rows(xlsx.content, header_first)

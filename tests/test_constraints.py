@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from projects.models import (
     Milestone,
@@ -16,6 +20,7 @@ from projects.models import (
     ProjectYearPlan,
     Target,
 )
+from tests.support.api import assert_error, bearer, make_token
 
 
 def refused(callable_):
@@ -92,8 +97,6 @@ def test_revision_needs_reason(project_a):
     ],
 )
 def test_inconsistent_funding_applications_are_refused(unit_a, reporter_a, fields, field):
-    from django.core.exceptions import ValidationError
-
     from projects import services
     from projects.models import FundingApplication
 
@@ -109,3 +112,51 @@ def test_inconsistent_funding_applications_are_refused(unit_a, reporter_a, field
         )
     assert field in refused_.value.message_dict
     assert not FundingApplication.objects.exists()
+
+
+# --- what a person is told: each constraint's own message, in Chinese, never its name --------
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+DOMAIN_APPS = ("projects", "supervision")
+
+
+def _constraints():
+    for label in DOMAIN_APPS:
+        for model in apps.get_app_config(label).get_models():
+            for constraint in model._meta.constraints:
+                yield model, constraint
+
+
+@pytest.mark.parametrize("constraint", [c for _m, c in _constraints()], ids=lambda c: c.name)
+def test_every_constraint_says_in_chinese_what_is_wrong(constraint):
+    assert constraint.violation_error_message != constraint.default_violation_error_message
+    with translation.override("zh-hans"):
+        message = str(constraint.get_violation_error_message())
+    assert CHINESE.search(message), message
+    assert constraint.name not in message
+
+
+def test_full_clean_names_no_constraint(project_a):
+    project_a.latitude = Decimal("999")
+    project_a.red_card = True
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as refused_:
+        project_a.full_clean()
+    messages = [m for ms in refused_.value.message_dict.values() for m in ms]
+    text = " ".join(messages)
+    assert "纬度" in text or "90" in text
+    assert "亮红牌须注明原因" in text
+    assert "project_" not in text and "constraint" not in text.lower()
+
+
+def test_a_latitude_of_999_is_refused_in_chinese_by_the_api(client, supervisor, project_a):
+    headers = bearer(make_token(supervisor, write=True))
+    response = client.patch(
+        f"/api/v1/projects/{project_a.pk}/",
+        {"latitude": "999"},
+        content_type="application/json",
+        headers={**headers, "If-Match": "*"},
+    )
+    body = assert_error(response, 400, "invalid")
+    assert body["details"] == {"latitude": ["该值不能大于 90。"]}
+    project_a.refresh_from_db()
+    assert project_a.latitude is None

@@ -28,6 +28,7 @@ from supervision.models import (
     SchemeMetric,
 )
 from tests import factories
+from tests.support.api import assert_error
 from tests.support.files import xlsx_rows
 from tests.support.pages import count_queries
 from tracker import periods
@@ -574,3 +575,94 @@ def test_one_number_in_the_dashboard_its_excel_the_api_and_the_bulletin(
     overview = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=5, values_only=True)}
     assert overview["红灯项目"] == figures["lights"]["red"]
     assert overview["逾期问题"] == figures["issues"]["overdue"]
+
+
+# --- past days: bounded --------------------------------------------------------------------------
+
+
+def test_a_day_outside_the_plausible_window_is_refused(world, client, leader, today):
+    client.force_login(leader)
+    page = client.get("/dashboard/", {"date": "0001-01-01"})
+    assert page.status_code == 400
+    assert "请填写 2000-01-01 至 2100-12-31 之间的日期" in page.content.decode()
+    api = client.get("/api/v1/dashboard/", {"date": "1999-12-31"})
+    assert api.status_code == 400
+    assert api.json()["details"]["date"] == ["请填写 2000-01-01 至 2100-12-31 之间的日期。"]
+    # Only today's figures, which the page shows instead, were computed.
+    assert not DashboardSnapshot.objects.exclude(date=today).exists()
+
+
+def test_a_day_before_the_unit_has_data_is_refused_and_nothing_is_computed(
+    world, client, leader, county, supervisor
+):
+    # The county's first project was registered on 5 January 2026.
+    assert dashboard.data_since(county) == dt.date(2026, 1, 5)
+    client.force_login(leader)
+    page = client.get("/dashboard/", {"unit": county.pk, "date": "2026-01-04"})
+    assert page.status_code == 400
+    assert "平台上示范县的数据始于2026-01-05，此前没有数据。" in page.content.decode()
+    assert page.context["day"] == dt.date(2026, 11, 21)  # today's figures instead
+    api = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": "2001-06-01"})
+    assert api.status_code == 400
+    assert "2026-01-05" in api.json()["details"]["date"][0]
+    assert not DashboardSnapshot.objects.filter(date__lt=dt.date(2026, 1, 5)).exists()
+    # The first day itself is computed.
+    first = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": "2026-01-05"})
+    assert first.status_code == 200
+    assert first.json()["figures"]["projects"]["count"] == 6
+    # A unit with no data at all: only today.
+    empty = factories.UnitFactory(name="新设局", kind="department", parent=county)
+    client.force_login(supervisor)
+    api = client.get("/api/v1/dashboard/", {"unit": empty.pk, "date": "2026-11-20"})
+    assert api.status_code == 400
+    assert api.json()["details"]["date"] == ["平台尚无新设局的数据，只能查看今天的数据。"]
+    assert client.get("/api/v1/dashboard/", {"unit": empty.pk}).status_code == 200
+
+
+def test_cold_past_days_are_computed_a_few_times_a_minute_per_person(
+    world, client, leader, supervisor, county, settings
+):
+    settings.TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE = 2
+    client.force_login(leader)
+    for day in ("2026-10-01", "2026-10-02"):
+        response = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": day})
+        assert response.status_code == 200, response.content
+    # A third day not computed before: the budget is spent, nothing computed.
+    api = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": "2026-10-03"})
+    error = assert_error(api, 429, "throttled")
+    assert error["message"].startswith("尚未统计过的日期，每人每分钟最多统计 2 次")
+    assert 1 <= int(api["Retry-After"]) == error["details"]["retry_after"] <= 60
+    page = client.get("/dashboard/", {"unit": county.pk, "date": "2026-10-03"})
+    assert page.status_code == 429
+    assert "尚未统计过的日期" in page.content.decode()
+    assert page.context["day"] == dt.date(2026, 11, 21)  # today's figures, never throttled
+    export = client.get("/dashboard/export.xlsx", {"unit": county.pk, "date": "2026-10-03"})
+    assert export.status_code == 429
+    assert not DashboardSnapshot.objects.filter(date=dt.date(2026, 10, 3)).exists()
+    # Days already computed are always shown.
+    again = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": "2026-10-01"})
+    assert again.status_code == 200
+    # The budget is each person's, and renews after the minute.
+    client.force_login(supervisor)
+    assert client.get("/api/v1/dashboard/", {"date": "2026-10-03"}).status_code == 200
+    client.force_login(leader)
+    with time_machine.travel(dt.datetime(2026, 11, 21, 10, 1, 1, tzinfo=TZ), tick=False):
+        later = client.get("/api/v1/dashboard/", {"unit": county.pk, "date": "2026-10-04"})
+    assert later.status_code == 200
+
+
+def test_recomputing_is_budgeted_too(world, client, leader, county, today, settings):
+    settings.TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE = 1
+    client.force_login(leader)
+    params = {"unit": county.pk, "date": today.isoformat()}
+    client.post("/dashboard/refresh/", params)
+    stored = DashboardSnapshot.objects.get(unit=county, date=today)
+    response = client.post("/dashboard/refresh/", params, follow=True)
+    assert "尚未统计过的日期" in response.content.decode()
+    assert DashboardSnapshot.objects.get(unit=county, date=today).computed_at == stored.computed_at
+    # Nor can it compute a day before the unit's data.
+    response = client.post(
+        "/dashboard/refresh/", {"unit": county.pk, "date": "2025-06-01"}, follow=True
+    )
+    assert "此前没有数据" in response.content.decode()
+    assert not DashboardSnapshot.objects.filter(date=dt.date(2025, 6, 1)).exists()

@@ -729,16 +729,26 @@ def _formulas() -> bytes:
     ],
 )
 def test_bad_files_are_refused_clearly(
-    client, eager_tasks, reporter_a, unit_a, filename, make, words
+    client,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+    reporter_a,
+    unit_a,
+    filename,
+    make,
+    words,
 ):
     client.force_login(reporter_a)
     upload = io.BytesIO(make())
     upload.name = filename
-    response = client.post(
-        reverse("ledger_upload", args=["projects"]),
-        {"projects-unit": unit_a.pk, "projects-year": 2026, "projects-file": upload},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(
+        execute=True
+    ):  # the check runs after the upload commits
+        posted = client.post(
+            reverse("ledger_upload", args=["projects"]),
+            {"projects-unit": unit_a.pk, "projects-year": 2026, "projects-file": upload},
+        )
+    response = client.get(posted.url)
     assert response.status_code == 200
     batch = ImportBatch.objects.get()
     assert batch.status == ImportStatus.FAILED
@@ -783,7 +793,9 @@ def test_zip_bomb_is_refused(settings, reporter_a, unit_a):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_pages_upload_preview_confirm(client, eager_tasks, reporter_a, unit_a):
+def test_pages_upload_preview_confirm(
+    client, eager_tasks, django_capture_on_commit_callbacks, reporter_a, unit_a
+):
     client.force_login(reporter_a)
     index = client.get(reverse("ledger_index"))
     assert index.status_code == 200
@@ -794,10 +806,11 @@ def test_pages_upload_preview_confirm(client, eager_tasks, reporter_a, unit_a):
         simple_ledger([{"name": "甲", "category": "交通"}, {"name": "乙", "category": "航天"}])
     )
     upload.name = "县台账.xlsx"
-    response = client.post(
-        reverse("ledger_upload", args=["projects"]),
-        {"projects-unit": unit_a.pk, "projects-year": 2026, "projects-file": upload},
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the check runs after the commit
+        response = client.post(
+            reverse("ledger_upload", args=["projects"]),
+            {"projects-unit": unit_a.pk, "projects-year": 2026, "projects-file": upload},
+        )
     batch = ImportBatch.objects.get()
     assert response.url == reverse("ledger_import_detail", args=[batch.pk])
     page = client.get(response.url)
@@ -812,8 +825,9 @@ def test_pages_upload_preview_confirm(client, eager_tasks, reporter_a, unit_a):
     assert "有错误" in refused.content.decode()
     assert not Project.objects.exists()
 
-    done = client.post(confirm_url, {"skip": ["4"]}, follow=True)
-    assert done.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(confirm_url, {"skip": ["4"]})
+    assert client.get(done.url).status_code == 200
     batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE
     assert list(Project.objects.values_list("name", flat=True)) == ["甲"]

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import pytest
@@ -30,7 +31,7 @@ from supervision.tasks import deliver_webhook, send_email_digests
 from tests import factories
 from tests.support.api import assert_error, bearer, make_token
 from tests.support.pages import count_queries
-from tests.support.robot import serve
+from tests.support.robot import render, serve
 from tracker import periods
 from tracker.celery import app as celery_app
 
@@ -789,3 +790,74 @@ def test_admin_webhook_form_saves_events(admin_client, county, robot):
     assert response.status_code == 302, response.content.decode()[:2000]
     webhook = Webhook.objects.get()
     assert webhook.events == ["alert.red", "issue.escalated"]
+
+
+# --- robot messages show people's text as text --------------------------------------------------
+
+EVIL_TITLE = "[点这里](http://evil.example) **加急** <font color=red>红</font>"
+EVIL_REQUIREMENT = "# 立即处理\n- 详见 www.evil.example\n![图](http://evil.example/x.png) `代码`"
+
+
+def _markdown(request) -> str:
+    markdown = json.loads(request["body"])["markdown"]
+    return markdown.get("text") or markdown["content"]
+
+
+def test_a_malicious_issue_arrives_in_the_group_chat_as_plain_text(
+    county, unit_a, supervisor, robot, eager_tasks, django_capture_on_commit_callbacks
+):
+    hook(county, robot, kind="dingtalk", url=robot.url("/dingtalk"))
+    hook(county, robot, kind="wecom", url=robot.url("/wecom"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        issue = factories.IssueFactory(
+            actor=supervisor, unit=unit_a, title=EVIL_TITLE, requirement=EVIL_REQUIREMENT
+        )
+
+    platform_link = f"{SITE}/supervision/issues/{issue.pk}/"
+    received = {request["path"]: _markdown(request) for request in robot.received}
+    assert set(received) == {"/dingtalk", "/wecom"}
+    for path, markdown in received.items():
+        html = render(markdown)
+        # The one link is the platform's own, whole and working.
+        assert re.findall(r'<a href="([^"]*)"', html) == [platform_link], path
+        assert "查看详情</a>" in html
+        # No planted image, raw HTML, heading, list or code; bold only for WeCom's title line.
+        for tag in ("<img", "<font", "<h1", "<ul", "<li", "<code", "<em"):
+            assert tag not in html, (path, tag)
+        assert html.count("<strong>") == (1 if path == "/wecom" else 0), path
+        # Every word arrives as typed, markup characters as their full-width twins.
+        for words in (
+            "［点这里］（http：／／evil．example）",
+            "＊＊加急＊＊",
+            "＜font color=red＞红",
+            "＃ 立即处理",
+            "－ 详见 www．evil．example",
+            "！［图］",
+        ):
+            assert words in markdown, (path, words)
+    dingtalk = json.loads(robot.received[0]["body"])["markdown"]
+    assert "[" not in dingtalk["title"] and "(" not in dingtalk["title"]
+    # What is stored (and what JSON webhooks, the inbox and e-mails get) is the title as typed.
+    assert {d.payload["title"] for d in WebhookDelivery.objects.all()} == {f"【交办】{EVIL_TITLE}"}
+
+
+def test_robot_text_leaves_ordinary_chinese_text_alone():
+    plain = "2026-05-01 前完成征地 3.5 亿元，责任单位：交通运输局（港航）"
+    assert notifications.robot_text(plain) == plain
+
+
+def test_a_long_robot_message_is_cut_before_the_platforms_link(unit_a, robot):
+    hook(unit_a, robot, kind="wecom")
+    hook(unit_a, robot, kind="dingtalk")
+    notify_a(unit_a, body="很长" * 3000, url="/projects/5/")
+    for delivery in WebhookDelivery.objects.order_by("pk"):
+        assert deliver(delivery).successful()
+    wecom, dingtalk = (_markdown(request) for request in robot.received)
+    assert len(wecom.encode()) <= notifications.WECOM_MAX_BYTES
+    assert len(dingtalk) <= notifications.DINGTALK_MAX_CHARS
+    for markdown in (wecom, dingtalk):
+        assert markdown.endswith(f"[查看详情]({SITE}/projects/5/)")
+        heading = ("#### 征地问题待整改\n\n很长很长", "**征地问题待整改**\n很长很长")
+        assert markdown.startswith(heading)
+        assert "…" in markdown

@@ -19,6 +19,7 @@ from tests.support.oc4ids import (
     PUBLISHED,
     SCHEMA_DIR,
     assert_codes_in_codelists,
+    assert_passes_review,
     assert_valid,
     by_id,
     package_of,
@@ -183,8 +184,8 @@ def test_package_is_valid_and_its_header_is_right(road, reservoir, scenic):
     assert package["publisher"] == {"name": "示范县发展和改革局"}
     assert package["uri"] == "https://tracker.example.cn/api/oc4ids/projects.json"
     assert sorted(by_id(package)) == sorted(
-        f"oc4ids-cn-tracker-{p.pk}" for p in (road, reservoir, scenic)
-    )
+        f"oc4ids-xxxxxx-{p.pk}" for p in (road, reservoir, scenic)
+    )  # the placeholder prefix of the demo and of a county that has registered none yet
 
 
 def test_optional_package_fields_and_prefix(road):
@@ -194,14 +195,31 @@ def test_optional_package_fields_and_prefix(road):
         uri="https://tracker.example.cn/oc4ids.json",
         publisher_name="示范县",
         as_of=AS_OF,
-        id_prefix="cn-sfx",
+        id_prefix="oc4ids-bu3kcz",
         license="https://creativecommons.org/licenses/by/4.0/",
         publication_policy="https://tracker.example.cn/open-data-policy",
     )
     assert_valid(package)
     assert package["license"] == "https://creativecommons.org/licenses/by/4.0/"
     assert package["publicationPolicy"] == "https://tracker.example.cn/open-data-policy"
-    assert package["projects"][0]["id"] == f"oc4ids-cn-sfx-{road.pk}"
+    assert package["projects"][0]["id"] == f"oc4ids-bu3kcz-{road.pk}"
+
+
+def test_the_prefix_is_the_setting(road, settings):
+    settings.TRACKER_OC4IDS_PREFIX = "oc4ids-s9fx2k"
+    package = package_of(Project.objects.filter(pk=road.pk))
+    assert package["projects"][0]["id"] == f"oc4ids-s9fx2k-{road.pk}"
+
+
+def test_the_standards_review_tool_finds_nothing(road, reservoir, scenic, supervisor, unit_a):
+    """libcoveoc4ids, the engine of the OC4IDS data review tool, on the schema and code lists of
+    ../shared/oc4ids served locally: schema, code lists, conformance (the identifier prefix) and
+    the additional checks, on a road with a bundle's sub-project, a suspended and a completed
+    project and a key task."""
+    services.project_create(
+        actor=supervisor, lead_unit=unit_a, name="城区环境综合整治", kind="task", category="urban"
+    )
+    assert_passes_review(package_of(Project.objects.all()))
 
 
 def test_project_fields(road):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from io import BytesIO
-from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -16,6 +15,7 @@ from django.utils import translation
 from projects import services
 from projects.models import Leader, Project
 from tests import factories
+from tests.support.files import download_name
 from tracker import periods
 from tracker.money import format_wan
 
@@ -322,9 +322,7 @@ def test_export_is_a_scoped_filtered_workbook(client, reporter_a, variety, proje
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    disposition = response["Content-Disposition"]
-    assert disposition.startswith("attachment; filename*=UTF-8''")
-    assert unquote(disposition.split("''", 1)[1]) == "重点项目-20261121-1000.xlsx"
+    assert download_name(response) == "重点项目-20261121-1000.xlsx"
 
     sheet = export_sheet(response)
     headers = [cell.value for cell in sheet[2]]

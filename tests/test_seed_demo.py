@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import F, Sum
@@ -50,6 +52,7 @@ from tests.support.oc4ids import (
     EXPORT_QUERIES,
     SCHEMA_DIR,
     assert_codes_in_codelists,
+    assert_passes_review,
     assert_valid,
     by_id,
     package_of,
@@ -218,6 +221,17 @@ def test_leaders_and_users(county):
         assert user.username.isascii() and user.first_name
         assert not user.first_name.isascii()
     assert user_model.objects.get(username="longhe").check_password("demo12345")
+
+
+def test_demo_users_log_in_with_the_demo_password(demo, db, client):
+    # seed_demo hashes the documented password directly: the validators that refuse it for
+    # anyone choosing a password (tests/test_login_protection.py) do not stand in the demo's way.
+    with pytest.raises(ValidationError):
+        validate_password("demo12345")
+    for username in ("jtj", "admin"):
+        response = client.post("/accounts/login/", {"username": username, "password": "demo12345"})
+        assert response.status_code == 302 and response["Location"] == "/"
+        client.logout()
 
 
 def test_output_lists_the_logins(demo, db):
@@ -492,6 +506,7 @@ def test_demo_county_exports_valid_oc4ids(county, today, django_assert_max_num_q
     assert len(package["projects"]) == projects.count()
     assert_valid(package)
     assert_codes_in_codelists(package)
+    assert_passes_review(package)  # the OC4IDS data review tool, as a publisher would run it
     exported = by_id(package)
     statuses = {p["status"] for p in package["projects"]}
     assert {"identification", "implementation"} <= statuses

@@ -11,6 +11,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://redis:6379/0",
     "SECRET_KEY": "k3y-" + "x9Qz!7pL#2mN$5vB8cR@4tY&6wE*1uI0oP" + "aSdFgHjKlZxCvBnM",
     "ALLOWED_HOSTS": "xmdd.example.gov.cn",
+    "TRACKER_OC4IDS_PREFIX": "oc4ids-bu3kcz",
 }
 
 
@@ -18,6 +19,13 @@ def test_production_settings_pass_the_deploy_check():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_oc4ids_placeholder_prefix_is_a_deploy_warning():
+    without = {k: v for k, v in PRODUCTION.items() if k != "TRACKER_OC4IDS_PREFIX"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **without)
+    assert result.returncode != 0
+    assert "tracker.W001" in result.stderr and "oc4ids-xxxxxx" in result.stderr
 
 
 def test_embedded_defaults_need_no_settings():
@@ -55,7 +63,7 @@ def test_production_uses_postgres_and_redis():
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "redis://redis:6379/0",
-        "django.core.cache.backends.redis.RedisCache",
+        "tracker.cache.FailSoftRedisCache",
         "False",
         "False",
     ]
@@ -73,6 +81,8 @@ def test_production_uses_postgres_and_redis():
         ({**PRODUCTION, "SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
         ({"TRACKER_REPORT_CADENCE": "fortnight"}, "TRACKER_REPORT_CADENCE"),
         ({"ALLOWED_HOSTS": "a,,b"}, "ALLOWED_HOSTS"),
+        ({"TRACKER_OC4IDS_PREFIX": "cn-tracker"}, "TRACKER_OC4IDS_PREFIX"),
+        ({"TRACKER_OC4IDS_PREFIX": "oc4ids-ABC123"}, "TRACKER_OC4IDS_PREFIX"),
     ],
 )
 def test_bad_values_fail_loudly(env, named):

@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from tracker import outbox
+
 HEARTBEAT_KEY = "tracker:worker-heartbeat"
 # Beat sends a heartbeat every minute; after five missed ones the worker is reported stale.
 HEARTBEAT_STALE_AFTER = dt.timedelta(minutes=5)
@@ -30,6 +32,9 @@ class HealthReport:
     database: bool
     cache: bool
     worker_heartbeat: dt.datetime | None
+    # Work waiting in the outbox (tracker/outbox.py): how much, and since when.
+    outbox_pending: int | None = None
+    outbox_oldest: dt.datetime | None = None
 
     @property
     def worker_fresh(self) -> bool:
@@ -50,6 +55,7 @@ def check_health() -> HealthReport:
             database_ok = cursor.fetchone() == (1,)
     except Exception:  # any failure of the database is what this check reports
         database_ok = False
+    pending, oldest = outbox.backlog() if database_ok else (None, None)
     try:
         cache.set("tracker:health-probe", "1", timeout=10)
         cache_ok = cache.get("tracker:health-probe") == "1"
@@ -57,4 +63,10 @@ def check_health() -> HealthReport:
     except Exception:  # likewise for the cache
         cache_ok = False
         heartbeat = None
-    return HealthReport(database=database_ok, cache=cache_ok, worker_heartbeat=heartbeat)
+    return HealthReport(
+        database=database_ok,
+        cache=cache_ok,
+        worker_heartbeat=heartbeat,
+        outbox_pending=pending,
+        outbox_oldest=oldest,
+    )

@@ -25,6 +25,8 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tracker import dates
+
 
 class PeriodKind(StrEnum):
     WEEK = "week"
@@ -199,6 +201,15 @@ def parse(key: str) -> Period:
         if not match:
             continue
         numbers = [int(group) for group in match.groups()]
+        if not dates.EARLIEST_DATE.year <= numbers[0] <= dates.LATEST_DATE.year:
+            raise ValueError(
+                _("“%(key)s” lies outside the years %(earliest)d to %(latest)d.")
+                % {
+                    "key": key,
+                    "earliest": dates.EARLIEST_DATE.year,
+                    "latest": dates.LATEST_DATE.year,
+                }
+            )
         try:
             return _from_numbers(kind, numbers)
         except ValueError:

@@ -7,11 +7,13 @@ broker. Outside DEBUG, SECRET_KEY and ALLOWED_HOSTS have no defaults.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tracker.env import (
@@ -55,6 +57,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "simple_history",
+    # django-axes, under a configuration that names it in Chinese in the admin.
+    "tracker.apps.LoginProtectionConfig",
+    "csp",
     # Not "rest_framework": its zh_Hans catalog would override Django's own translations of form
     # errors on every page ("This field is required."); the API renders JSON only and needs no
     # DRF templates or static files.
@@ -68,15 +73,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a body (the CSRF check, forms, the API's parser): 413 in Chinese;
+    # and database refusals of a write as a 409 page, not a 500.
+    "tracker.middleware.RefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -123,22 +134,66 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if REDIS_URL:
+    # Fail-soft (tracker/cache.py): while Redis is unreachable the cache answers as an empty one,
+    # so pages and the API keep working; short timeouts so a dead server costs little.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "tracker.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "tracker",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Validators apply wherever a password is chosen (the password-change page, the admin). The demo's
+# users keep their documented password because seed_demo hashes it directly.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "tracker.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("TRACKER_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "tracker.passwords.KnownDefaultPasswordValidator"},
 ]
+
+# Login protection (django-axes; docs/security.md). Failed logins are counted in the database
+# per username and client address, so a lock works without Redis and an attacker guessing one
+# account from one address does not lock its owner out everywhere. After
+# TRACKER_LOGIN_FAILURE_LIMIT failures in a row (none more than the cool-off apart) that pair is
+# refused, even with the right password, for TRACKER_LOGIN_COOLOFF_MINUTES; the site and the
+# admin login share the count. Bearer API tokens never pass through authenticate() and are not
+# counted or locked.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("TRACKER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("TRACKER_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A success clears the pair's count; a try during the lock neither counts nor extends it, so the
+# lockout page can say when it ends.
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The log names the username and address of each failure, lockout and login (never a password):
+# what an audit of logins asks for, and useless masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+AXES_LOCKOUT_CALLABLE = "tracker.login_protection.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "tracker.login_protection.client_ip_address"
+# tracker/admin.py registers the attempts and logs with Chinese labels and an unlock action.
+AXES_ENABLE_ADMIN = False
+# Reverse proxies in front of the application that append the client's address to
+# X-Forwarded-For (nginx: proxy_add_x_forwarded_for); 0 when clients connect directly.
+TRACKER_TRUSTED_PROXIES = env_int("TRACKER_TRUSTED_PROXIES", 0, minimum=0)
+# Whom a locked-out user should call, shown on the lockout page (e.g. "县重点项目服务中心 1234567").
+TRACKER_SUPPORT_CONTACT = env_str("TRACKER_SUPPORT_CONTACT") or ""
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -178,6 +233,28 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): everything from our own origin, no inline script, style or
+# event handler anywhere (templates keep their JS in static/js/<page>.js; tests/test_csp.py
+# scans them). data: images are the favicon placeholder and icons inside vendored CSS. ECharts
+# styles its canvas through the CSSOM, which a policy does not restrict, and draws its tooltips on
+# the canvas (renderMode "richText" in static/js/). /api/docs/ (Swagger UI) relaxes style-src for
+# itself only (projects/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Our own Chinese page, in the site's layout, when a form's CSRF token is missing or stale.
+CSRF_FAILURE_VIEW = "projects.views.errors.csrf_failure"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 
 EMAIL_BACKEND = (
@@ -194,20 +271,45 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "tracker@localhost"
 
 # Celery: a Redis broker when REDIS_URL is set, otherwise tasks run in-process (embedded demo).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# No result store: nothing in the platform reads a task's result (the outbox records what ran),
+# and a result store is one more Redis connection that must answer before a task can be sent.
+CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=REDIS_URL is None)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker dies before acknowledging it goes back to the queue after this long (the
+# Redis transport's default is an hour). It must be longer than any task runs and than any retry
+# countdown, or the message is delivered twice: tasks are idempotent, and the longest retry
+# countdown (webhooks) is capped below it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 900,
+    # Sending: one quick retry, then give up (the outbox sends again later).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Sending happens after commit (tracker/outbox.py): fail fast when the broker is unreachable, the
+# outbox keeps the message and sends it again once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_IGNORE_RESULT = True
+
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One beat schedule for the whole product; keys say what runs, times are Asia/Shanghai.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat-every-minute": {
         "task": "tracker.tasks.worker_heartbeat",
+        "schedule": crontab(minute="*"),
+    },
+    "outbox-dispatch-every-minute": {
+        "task": "tracker.tasks.dispatch_outbox",
         "schedule": crontab(minute="*"),
     },
     "scan-alerts-daily": {
@@ -251,8 +353,26 @@ TRACKER_SEPARATE_DUTIES = env_bool("TRACKER_SEPARATE_DUTIES", True)
 # this many days after its period ends (reports and corrections arrive after a period closes).
 TRACKER_RANKING_REFRESH_DAYS = env_int("TRACKER_RANKING_REFRESH_DAYS", 92, minimum=0)
 
+# Dashboards computed on demand (a past day nobody opened before, "recompute now") per user and
+# minute; days already computed are always shown (docs/dashboards.md).
+TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE = env_int(
+    "TRACKER_DASHBOARD_COMPUTATIONS_PER_MINUTE", 3, minimum=1
+)
+
 # The site's address as people reach it: links in e-mails and group-robot messages are absolute.
 TRACKER_SITE_URL = env_url("TRACKER_SITE_URL", {"http", "https"}) or "http://127.0.0.1:8000"
+
+# OC4IDS open data (docs/oc4ids.md): project identifiers begin with the prefix the OC4IDS helpdesk
+# registered for the publisher, "oc4ids-" and six characters. The placeholder lets the demo and a
+# county that does not publish yet run; `manage.py check --deploy` warns while it is in use.
+OC4IDS_PLACEHOLDER_PREFIX = "oc4ids-xxxxxx"
+TRACKER_OC4IDS_PREFIX = env_str("TRACKER_OC4IDS_PREFIX") or OC4IDS_PLACEHOLDER_PREFIX
+if not re.fullmatch(r"oc4ids-[a-z0-9]{6}", TRACKER_OC4IDS_PREFIX):
+    raise ImproperlyConfigured(
+        "TRACKER_OC4IDS_PREFIX must be the project identifier prefix registered with the OC4IDS "
+        "helpdesk: 'oc4ids-' and six lowercase letters or digits, e.g. oc4ids-bu3kcz; got "
+        f"{TRACKER_OC4IDS_PREFIX!r}"
+    )
 
 # How long the API keeps tombstones; a mirror that last synced longer ago must pull everything.
 TRACKER_TOMBSTONE_DAYS = env_int("TRACKER_TOMBSTONE_DAYS", 180, minimum=1)
@@ -292,7 +412,8 @@ REST_FRAMEWORK = {
         "anon": env_str("API_RATE_ANONYMOUS") or "60/minute",
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON bounded in nesting, with messages for people (projects/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["projects.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "projects.api.schema.TrackerAutoSchema",
     "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",

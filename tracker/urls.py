@@ -14,6 +14,16 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("accounts/tokens/", account.api_tokens, name="api_tokens"),
     path("accounts/tokens/<int:pk>/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("admin/", admin.site.urls),
@@ -27,6 +37,12 @@ urlpatterns = [
     path("", include("supervision.urls")),
     path("", include("projects.urls")),
 ]
+
+# The site's own error pages (Chinese, in the layout, JSON under /api/).
+handler400 = "projects.views.errors.bad_request"
+handler403 = "projects.views.errors.permission_denied"
+handler404 = "projects.views.errors.page_not_found"
+handler500 = "projects.views.errors.server_error"
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

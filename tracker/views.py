@@ -20,6 +20,8 @@ def health(request: HttpRequest) -> JsonResponse:
             "cache": report.cache,
             "worker_heartbeat": heartbeat.isoformat() if heartbeat else None,
             "worker_fresh": report.worker_fresh,
+            "outbox_pending": report.outbox_pending,
+            "outbox_oldest": report.outbox_oldest.isoformat() if report.outbox_oldest else None,
         },
         status=200 if report.ok else 503,
     )

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -18,7 +25,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from projects.api.parsers import BodyParseError
 from projects.services import VersionConflict
+from tracker import integrity
+from tracker.middleware import body_too_large_message
 
 logger = logging.getLogger("django.request")
 
@@ -75,13 +85,40 @@ def _domain_response(exc: Exception) -> Response | None:
     if isinstance(exc, DjangoPermissionDenied) and str(exc):
         set_rollback()
         return Response(error_body("permission_denied", str(exc)), status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, IntegrityError | DataError):
+        # A write that raced another past the services' checks (tracker.integrity).
+        set_rollback()
+        refusal = integrity.refusal_for(exc)
+        # Logged with its trace: a refusal that no race explains is a missing check.
+        logger.warning("Write refused by the database: %s", exc, exc_info=exc)
+        return Response(error_body(refusal.code, refusal.message), status=refusal.status)
+    return None
+
+
+def _request_response(exc: Exception) -> Response | None:
+    """Bodies Django refused to read: too large, too many fields or files."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(
+                "request_too_large",
+                body_too_large_message(),
+                {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            error_body("parse_error", _("The request sends too many fields or files at once.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return None
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    domain = _domain_response(exc)
-    if domain is not None:
-        return domain
+    for answer in (_domain_response, _request_response):
+        response = answer(exc)
+        if response is not None:
+            return response
     response = exception_handler(exc, context)
     if response is None:
         # An unexpected error: log it with its traceback and still answer in JSON.
@@ -111,9 +148,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, exceptions.APIException):
         code = _code_of(exc)
         message = str(exc.detail)
-        if message == str(exc.default_detail) or code == "method_not_allowed":
+        if (
+            message == str(exc.default_detail)
+            or code == "method_not_allowed"
+            # DRF's own parse errors quote the parser in English; ours speak to people.
+            or (isinstance(exc, exceptions.ParseError) and not isinstance(exc, BodyParseError))
+        ):
             message = messages.get(code, message)
-        response.data = error_body(code, message)
+        wait = getattr(exc, "wait", None)  # other 429s (dashboard computations) say when too
+        response.data = error_body(code, message, {"retry_after": int(wait)} if wait else None)
         return response
     # Django's Http404 and PermissionDenied, converted by DRF.
     code = "not_found" if response.status_code == 404 else "permission_denied"

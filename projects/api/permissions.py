@@ -11,6 +11,7 @@ from rest_framework import permissions, throttling
 from rest_framework.settings import api_settings
 
 from projects.models import ApiToken
+from tracker.cache import hit
 
 
 def request_token(request) -> ApiToken | None:
@@ -28,14 +29,30 @@ class TokenScopePermission(permissions.BasePermission):
         return token.write
 
 
-class _LiveRateMixin:
+class _SlidingWindowMixin:
+    """DRF's rate throttles, counted atomically (tracker.cache.hit: one Redis script, a sliding
+    window), so concurrent requests cannot slip past the limit; without Redis each process counts
+    on its own."""
+
     # DRF binds THROTTLE_RATES when the module is imported; reading them per request lets
     # override_settings (tests) and a reloaded api_settings take effect.
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        allowed, self._wait = hit(self.key, self.num_requests, self.duration)
+        return allowed
 
-class TokenRateThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
+    def wait(self) -> float | None:
+        return self._wait or None
+
+
+class TokenRateThrottle(_SlidingWindowMixin, throttling.SimpleRateThrottle):
     """One bucket per token; a browser session has one bucket per user."""
 
     scope = "token"
@@ -48,5 +65,5 @@ class TokenRateThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AnonymousRateThrottle(_LiveRateMixin, throttling.AnonRateThrottle):
+class AnonymousRateThrottle(_SlidingWindowMixin, throttling.AnonRateThrottle):
     scope = "anon"

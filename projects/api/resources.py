@@ -31,7 +31,7 @@ from rest_framework.reverse import reverse
 from projects import selectors, services
 from projects.api.errors import error_body
 from projects.api.idempotency import IdempotentPostMixin
-from projects.api.serializers import ErrorSerializer
+from projects.api.serializers import ErrorSerializer, StrictModelSerializer, StrictSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
     BuildType,
@@ -55,6 +55,7 @@ from projects.signals import TOMBSTONE_MODELS
 from projects.tasks import tombstone_cutoff
 from tracker import periods
 from tracker.context_processors import SITE_NAME
+from tracker.dates import validate_plausible_date
 
 # ---------------------------------------------------------------------------------------------
 # Filters
@@ -70,6 +71,7 @@ class SyncDateTimeField(django_filters.fields.IsoDateTimeField):
 
     def to_python(self, value):
         parsed = super().to_python(value)
+        validate_plausible_date(parsed)  # on the day as written, before the move to UTC
         # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows.
         return parsed.astimezone(dt.UTC) if parsed is not None and parsed.tzinfo else parsed
 
@@ -454,7 +456,7 @@ class SubjectReference(serializers.PrimaryKeyRelatedField):
             raise
 
 
-class ProjectWriteSerializer(ScopedReferences, serializers.ModelSerializer):
+class ProjectWriteSerializer(ScopedReferences, StrictModelSerializer):
     """The editable fields of a project; stage and red card have their own paths."""
 
     lead_unit = SubjectReference(queryset=Unit.objects.active())
@@ -483,7 +485,7 @@ class ProjectWriteSerializer(ScopedReferences, serializers.ModelSerializer):
         return choices
 
 
-class StageChangeRequestSerializer(serializers.Serializer):
+class StageChangeRequestSerializer(StrictSerializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     changed_on = serializers.DateField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -493,7 +495,7 @@ def _visible_subject(user) -> dict[str, QuerySet]:
     return {"project": visible_projects(user)}
 
 
-class MilestoneCreateSerializer(ScopedReferences, serializers.ModelSerializer):
+class MilestoneCreateSerializer(ScopedReferences, StrictModelSerializer):
     project = SubjectReference(queryset=Project.objects.all())
 
     def reference_scopes(self, user) -> dict[str, QuerySet]:
@@ -504,16 +506,16 @@ class MilestoneCreateSerializer(ScopedReferences, serializers.ModelSerializer):
         fields = ["project", "kind", "name", "due_date", "sort_order"]
 
 
-class MilestoneCompleteSerializer(serializers.Serializer):
+class MilestoneCompleteSerializer(StrictSerializer):
     done_date = serializers.DateField()
 
 
-class MilestoneReviseSerializer(serializers.Serializer):
+class MilestoneReviseSerializer(StrictSerializer):
     new_due_date = serializers.DateField()
     reason = serializers.CharField(allow_blank=True)
 
 
-class ProgressReportEditSerializer(serializers.Serializer):
+class ProgressReportEditSerializer(StrictSerializer):
     investment = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     physical_progress = serializers.CharField(required=False, allow_blank=True)
     problems = serializers.CharField(required=False, allow_blank=True)
@@ -534,18 +536,18 @@ class ProgressReportSaveSerializer(ScopedReferences, ProgressReportEditSerialize
             raise serializers.ValidationError(str(exc)) from None
 
 
-class ReturnReportSerializer(serializers.Serializer):
+class ReturnReportSerializer(StrictSerializer):
     reason = serializers.CharField(allow_blank=True)
 
 
-class ProjectFundingEditSerializer(serializers.ModelSerializer):
+class ProjectFundingEditSerializer(StrictModelSerializer):
     class Meta:
         model = ProjectFunding
         fields = ["planned", "arrived"]
         extra_kwargs = {"planned": {"min_value": 0}, "arrived": {"min_value": 0}}
 
 
-class ProjectFundingSaveSerializer(ScopedReferences, serializers.ModelSerializer):
+class ProjectFundingSaveSerializer(ScopedReferences, StrictModelSerializer):
     project = SubjectReference(queryset=Project.objects.all())
 
     def reference_scopes(self, user) -> dict[str, QuerySet]:
@@ -558,7 +560,7 @@ class ProjectFundingSaveSerializer(ScopedReferences, serializers.ModelSerializer
         validators = []  # one row per (project, source): a second POST saves the existing row
 
 
-class FundingApplicationWriteSerializer(ScopedReferences, serializers.ModelSerializer):
+class FundingApplicationWriteSerializer(ScopedReferences, StrictModelSerializer):
     unit = SubjectReference(queryset=Unit.objects.all())
 
     class Meta:
@@ -578,7 +580,7 @@ class FundingApplicationWriteSerializer(ScopedReferences, serializers.ModelSeria
         }
 
 
-class TargetSaveSerializer(ScopedReferences, serializers.ModelSerializer):
+class TargetSaveSerializer(ScopedReferences, StrictModelSerializer):
     unit = SubjectReference(queryset=Unit.objects.all())
 
     def reference_scopes(self, user) -> dict[str, QuerySet]:
@@ -591,14 +593,14 @@ class TargetSaveSerializer(ScopedReferences, serializers.ModelSerializer):
         validators = []  # one row per (unit, year, metric): a second POST saves the existing row
 
 
-class TargetEditSerializer(serializers.ModelSerializer):
+class TargetEditSerializer(StrictModelSerializer):
     class Meta:
         model = Target
         fields = ["target_value", "note"]
         extra_kwargs = {"target_value": {"min_value": Decimal("0.01")}}
 
 
-class TargetActualSerializer(serializers.Serializer):
+class TargetActualSerializer(StrictSerializer):
     actual_value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
 
 
@@ -709,7 +711,14 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     required=False,
     description='The ETag of the object as read, e.g. "3"; when sent and stale: 412.',
 )
-WRITE_ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, **ERRORS}
+# 409: a write that raced another into a unique constraint; 413: a body over the limit.
+WRITE_ERRORS = {
+    400: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    413: ErrorSerializer,
+    **ERRORS,
+}
 UPDATE_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer, 428: ErrorSerializer}
 ACTION_ERRORS = {**WRITE_ERRORS, 412: ErrorSerializer}
 

@@ -120,10 +120,10 @@ def ledger_template(request: HttpRequest) -> HttpResponse:
     """The blank project ledger, with the allowed values and drop-down lists."""
     year = _int(request.GET.get("year")) or timezone.localdate().year
     title = _("%(year)d key project ledger") % {"year": year}
-    workbook = ledger_export.project_ledger_workbook(
+    book = ledger_export.project_ledger_workbook(
         None, year=year, title=title, values=ledger_export.allowed_values()
     )
-    return ledger_export.xlsx_response(workbook, f"{_('project ledger template')}-{year}.xlsx")
+    return book.response(f"{_('project ledger template')}-{year}.xlsx")
 
 
 def _int(value: str | None) -> int | None:
@@ -343,12 +343,10 @@ def project_ledger_export(request: HttpRequest) -> HttpResponse:
         "unit": unit.name if unit else "",
         "year": year,
     }
-    workbook = ledger_export.project_ledger_workbook(
+    book = ledger_export.project_ledger_workbook(
         ledger_export.project_ledger_rows(projects, year), year=year, title=title.strip()
     )
-    return ledger_export.xlsx_response(
-        workbook, ledger_export.ledger_filename(_("project ledger"), now)
-    )
+    return book.response(ledger_export.ledger_filename(_("project ledger"), now))
 
 
 def progress_ledger_export(request: HttpRequest) -> HttpResponse:
@@ -367,10 +365,8 @@ def progress_ledger_export(request: HttpRequest) -> HttpResponse:
         "unit": unit.name if unit else "",
         "period": period.label,
     }
-    workbook = ledger_export.progress_ledger_workbook(projects, period, title=title.strip())
-    return ledger_export.xlsx_response(
-        workbook, f"{_('progress ledger')}-{period.key}-{now:%Y%m%d-%H%M}.xlsx"
-    )
+    book = ledger_export.progress_ledger_workbook(projects, period, title=title.strip())
+    return book.response(f"{_('progress ledger')}-{period.key}-{now:%Y%m%d-%H%M}.xlsx")
 
 
 def register_exports() -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import cached_property
-from io import BytesIO
-from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -32,9 +30,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from projects import selectors
 from projects.filters import filtered_projects
@@ -46,12 +41,10 @@ from projects.models import (
     Project,
     ProjectYearPlan,
 )
+from tracker import spreadsheets
+from tracker.spreadsheets import Column, Spreadsheet
 
 PAGE_SIZE = 25
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.0%"
-DATE_FORMAT = "yyyy-mm-dd"
 TENTH = Decimal("0.1")
 
 # Sortable column headers: key → whether the first click sorts descending.
@@ -166,45 +159,40 @@ def project_list(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 
 
-def _columns() -> list[tuple[str, int]]:
-    """Header and width of each export column, in order."""
+def _columns() -> list[Column]:
+    """The export's columns, in order."""
     field = Project._meta.get_field
     plan_field = ProjectYearPlan._meta.get_field
+    money, percent, date = spreadsheets.MONEY, spreadsheets.PERCENT, spreadsheets.DATE
     return [
-        (_("No."), 6),
-        (field("code").verbose_name, 14),
-        (_("project name"), 36),
-        (field("kind").verbose_name, 10),
-        (field("level").verbose_name, 14),
-        (field("category").verbose_name, 12),
-        (field("tier").verbose_name, 10),
-        (field("build_type").verbose_name, 10),
-        (field("source").verbose_name, 12),
-        (field("is_private").verbose_name, 8),
-        (field("lead_unit").verbose_name, 18),
-        (field("cooperating_units").verbose_name, 24),
-        (field("township").verbose_name, 12),
-        (field("lead_leader").verbose_name, 14),
-        (field("co_leaders").verbose_name, 18),
-        (field("owner").verbose_name, 24),
-        (field("description").verbose_name, 40),
-        (field("total_investment").verbose_name, 14),
-        (plan_field("planned_investment").verbose_name, 14),
-        (_("investment completed this year (10k yuan)"), 14),
-        (_("completion rate"), 10),
-        (field("stage").verbose_name, 10),
-        (plan_field("planned_start").verbose_name, 12),
-        (plan_field("planned_completion").verbose_name, 12),
-        (field("red_card").verbose_name, 8),
-        (field("red_card_reason").verbose_name, 30),
-        (_("latest problems reported"), 40),
+        Column(_("No."), 6),
+        Column(field("code").verbose_name, 14),
+        Column(_("project name"), 36, wrap=True),
+        Column(field("kind").verbose_name, 10),
+        Column(field("level").verbose_name, 14),
+        Column(field("category").verbose_name, 12),
+        Column(field("tier").verbose_name, 10),
+        Column(field("build_type").verbose_name, 10),
+        Column(field("source").verbose_name, 12),
+        Column(field("is_private").verbose_name, 8),
+        Column(field("lead_unit").verbose_name, 18),
+        Column(field("cooperating_units").verbose_name, 24, wrap=True),
+        Column(field("township").verbose_name, 12),
+        Column(field("lead_leader").verbose_name, 14),
+        Column(field("co_leaders").verbose_name, 18),
+        Column(field("owner").verbose_name, 24),
+        Column(field("description").verbose_name, 40, wrap=True),
+        Column(field("total_investment").verbose_name, 14, money),
+        Column(plan_field("planned_investment").verbose_name, 14, money),
+        Column(_("investment completed this year (10k yuan)"), 14, money),
+        Column(_("completion rate"), 10, percent),
+        Column(field("stage").verbose_name, 10),
+        Column(plan_field("planned_start").verbose_name, 12, date),
+        Column(plan_field("planned_completion").verbose_name, 12, date),
+        Column(field("red_card").verbose_name, 8),
+        Column(field("red_card_reason").verbose_name, 30, wrap=True),
+        Column(_("latest problems reported"), 40, wrap=True),
     ]
-
-
-MONEY_COLUMNS = {18, 19, 20}  # 1-based: total, annual plan, year-to-date
-PERCENT_COLUMN = 21
-DATE_COLUMNS = {23, 24}
-WRAP_COLUMNS = {3, 12, 17, 26, 27}
 
 
 def export_rows(queryset: QuerySet[Project], today: dt.date) -> QuerySet[Project]:
@@ -263,48 +251,23 @@ def _row(number: int, project: Project) -> list[object]:
     ]
 
 
-def build_workbook(projects: QuerySet[Project], exported_at: dt.datetime) -> Workbook:
-    columns = _columns()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(_("key projects"))[:31]
-    title = _("Key project ledger (exported %(time)s)") % {
-        "time": exported_at.strftime("%Y-%m-%d %H:%M")
-    }
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
-    sheet.append([str(header) for header, _width in columns])
-    for index, (_header, width) in enumerate(columns, start=1):
-        cell = sheet.cell(row=2, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    count = 0
-    for count, project in enumerate(projects, start=1):
-        sheet.append(_row(count, project))
-        row = count + 2
-        for column in MONEY_COLUMNS:
-            sheet.cell(row=row, column=column).number_format = MONEY_FORMAT
-        sheet.cell(row=row, column=PERCENT_COLUMN).number_format = PERCENT_FORMAT
-        for column in DATE_COLUMNS:
-            sheet.cell(row=row, column=column).number_format = DATE_FORMAT
-        for column in WRAP_COLUMNS:
-            sheet.cell(row=row, column=column).alignment = wrap
-    sheet.freeze_panes = "D3"  # headers and the number, code and name stay in view
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{count + 2}"
-    return workbook
+def build_workbook(projects: QuerySet[Project], exported_at: dt.datetime) -> Spreadsheet:
+    book = Spreadsheet()
+    sheet = book.sheet(_("key projects"), _columns())
+    sheet.heading(
+        _("Key project ledger (exported %(time)s)")
+        % {"time": exported_at.strftime("%Y-%m-%d %H:%M")}
+    )
+    sheet.header()
+    sheet.rows(_row(number, project) for number, project in enumerate(projects, start=1))
+    sheet.freeze("D3")  # headers and the number, code and name stay in view
+    sheet.filter()
+    return book
 
 
 @login_required
 def project_list_export(request: HttpRequest) -> HttpResponse:
     now = timezone.localtime()
     _filterset, projects = filtered_projects(request)
-    workbook = build_workbook(export_rows(projects, now.date()), now)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    filename = f"{_('key projects')}-{now:%Y%m%d-%H%M}.xlsx"
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    book = build_workbook(export_rows(projects, now.date()), now)
+    return book.response(f"{_('key projects')}-{now:%Y%m%d-%H%M}.xlsx")

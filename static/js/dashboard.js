@@ -1,5 +1,7 @@
 /* The dashboard's charts (Apache ECharts, vendored). Every bar, point and slice opens the list
-   behind it; the data and the links come from the page (json_script "dashboard-charts"). */
+   behind it; the data and the links come from the page (json_script "dashboard-charts").
+   Tooltips are drawn on the canvas (renderMode "richText"): ECharts' HTML tooltip writes
+   style attributes, which the site's Content-Security-Policy refuses. */
 (function () {
   "use strict";
   var source = document.getElementById("dashboard-charts");
@@ -35,7 +37,7 @@
 
   var m = data.monthly;
   mount("chart-monthly", {
-    tooltip: { trigger: "axis" },
+    tooltip: { renderMode: "richText", trigger: "axis" },
     legend: { data: m.names, top: 0 },
     grid: { left: 8, right: 12, top: 56, bottom: 8, containLabel: true },
     xAxis: { type: "category", data: m.months },
@@ -49,7 +51,7 @@
 
   function bars(id, block) {
     return mount(id, {
-      tooltip: { trigger: "axis" },
+      tooltip: { renderMode: "richText", trigger: "axis" },
       legend: { data: block.names, top: 0 },
       grid: grid,
       xAxis: { type: "value" },
@@ -65,7 +67,7 @@
 
   var f = data.funnel;
   mount("chart-funnel", {
-    tooltip: { trigger: "item" },
+    tooltip: { renderMode: "richText", trigger: "item" },
     series: [{
       type: "funnel", sort: "none", left: "10%", width: "80%", top: 10, bottom: 10,
       label: { show: true, position: "inside", formatter: "{b}: {c}" },
@@ -76,7 +78,7 @@
   var l = data.lights;
   var colours = { red: "#d64545", yellow: "#e0a500", green: "#3a9a5b" };
   mount("chart-lights", {
-    tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+    tooltip: { renderMode: "richText", trigger: "item", formatter: "{b}: {c} ({d}%)" },
     legend: { top: 0 },
     series: [{
       type: "pie", radius: ["40%", "70%"], top: 24,

@@ -1,6 +1,8 @@
 // Rank history charts (Apache ECharts, vendored): one line per unit across the scheme's published
 // periods, rank 1 at the top. The data is in the page (json_script); the table beside the chart
 // says the same for those without JavaScript. A click on a line opens that unit's history.
+// Tooltips are drawn on the canvas (renderMode "richText"): ECharts' HTML tooltip writes style
+// attributes, which the site's Content-Security-Policy refuses.
 (function () {
   "use strict";
 
@@ -37,7 +39,7 @@
     const chart = echarts.init(element, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
-      tooltip: { trigger: single ? "axis" : "item" },
+      tooltip: { renderMode: "richText", trigger: single ? "axis" : "item" },
       legend: single ? { top: 0 } : { type: "scroll", top: 0 },
       grid: { left: 16, right: single ? 24 : 16, top: 56, bottom: 16, containLabel: true },
       xAxis: { type: "category", data: data.periods, boundaryGap: true },

@@ -1,4 +1,6 @@
-/* A unit's rank history per scheme (Apache ECharts, vendored): rank 1 at the top. */
+/* A unit's rank history per scheme (Apache ECharts, vendored): rank 1 at the top.
+   Tooltips are drawn on the canvas (renderMode "richText"): ECharts' HTML tooltip writes
+   style attributes, which the site's Content-Security-Policy refuses. */
 (function () {
   "use strict";
   var source = document.getElementById("rank-history-data");
@@ -14,7 +16,7 @@
     }
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
-      tooltip: { trigger: "axis" },
+      tooltip: { renderMode: "richText", trigger: "axis" },
       grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: board.periods },
       yAxis: { type: "value", inverse: true, min: 1, minInterval: 1, name: board.rank_label },

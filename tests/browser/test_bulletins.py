@@ -70,6 +70,7 @@ def test_history_chart_and_bulletin_in_a_real_browser(browser, live_server, publ
     page.goto(f"{base}/rankings/{snapshot.pk}/")
     page.wait_for_selector("[data-rank-chart][data-rendered='1'] canvas")
     assert page.locator("[data-rank-chart] canvas").count() == 1
+    page.hover("[data-rank-chart] canvas")  # the tooltip opens under the policy
     shoot(page, "ranking-history-desktop")
     # The period picker opens the chosen period's ranking (static/js/ranking_detail.js).
     earlier = snapshot.scheme.snapshots.get(period_key=snapshot.period.previous().key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from projects.models import ImportBatch, ImportStatus, Project, Role
 from tests import factories
-from tests.support.browser import login, shoot
+from tests.support.browser import console_errors, login, shoot
 from tests.support.ledgers import simple_ledger
 
 
@@ -36,6 +36,7 @@ def test_ledger_import_preview_in_a_real_browser(
     )
     base = live_server.url
     page = login(browser, base, "jtj")
+    errors = console_errors(page)  # htmx runs under the Content-Security-Policy
     page.goto(f"{base}/ledgers/")
     page.set_input_files("#id_projects-file", str(path))
     page.click("form[action$='/ledgers/import/projects/'] button[type=submit]")
@@ -54,6 +55,7 @@ def test_ledger_import_preview_in_a_real_browser(
     page.wait_for_selector(".alert[role=status]")
     assert ImportBatch.objects.get().status == ImportStatus.DONE
     assert list(Project.objects.values_list("code", flat=True)) == ["JT-001"]
+    assert errors == []
 
     small = login(browser, base, "jtj", width=375)
     small.goto(f"{base}/ledgers/imports/{ImportBatch.objects.get().pk}/")

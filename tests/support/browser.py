@@ -41,3 +41,12 @@ def login(browser, base: str, username: str, width: int = 1280):
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def console_errors(page) -> list[str]:
+    """The errors the page's console and scripts report from now on (a Content-Security-Policy
+    violation is one), collected as they come."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -47,3 +48,17 @@ def xlsx_rows(content: bytes, header_first: str) -> tuple[list[tuple[str, str, s
             break
         table.append((row[1], str(row[0]), f"{Decimal(row[2]):.2f}"))
     return table, text
+
+
+def download_name(response) -> str:
+    """The name a browser saves a download under: the response must be an attachment, its
+    name given as RFC 6266 says (``filename*=utf-8''…`` for a Chinese one)."""
+    kind, _sep, parameter = response["Content-Disposition"].partition("; ")
+    assert kind == "attachment"
+    key, _sep, value = parameter.partition("=")
+    if key == "filename*":
+        charset, _language, encoded = value.split("'", 2)
+        assert charset.lower() == "utf-8"
+        return unquote(encoded, encoding="utf-8", errors="strict")
+    assert key == "filename"
+    return value.strip('"')

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
 import json
 import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -115,3 +121,73 @@ def package_of(queryset) -> dict:
 
 def by_id(package: dict) -> dict[str, dict]:
     return {project["id"]: project for project in package["projects"]}
+
+
+# --- the standard's own data review tool ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _serving(directory: Path) -> Iterator[str]:
+    """The shared schema and code lists over HTTP on a free local port (the review tool fetches
+    its schema by URL; this machine, like a county intranet, has no internet)."""
+    handler = partial(QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves the shared copy. A code list it does not hold is served empty: the review tool
+    loads no code list at all when one is missing (and would then check none), while an empty
+    one makes any code in a field that uses it show up as not in its list."""
+
+    def do_GET(self) -> None:
+        missing = not Path(self.translate_path(self.path)).exists()
+        if missing and self.path.startswith("/codelists/") and self.path.endswith(".csv"):
+            body = b"Code,Title,Description\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+def review(package: dict) -> dict:
+    """What libcoveoc4ids (the engine of the OC4IDS data review tool) says of ``package``,
+    checked against ../shared/oc4ids served locally."""
+    from libcoveoc4ids.api import oc4ids_json_output
+    from libcoveoc4ids.config import LibCoveOC4IDSConfig
+
+    data = json.loads(json.dumps(package, ensure_ascii=False))
+    with _serving(SCHEMA_DIR) as host, tempfile.TemporaryDirectory() as output:
+        config = LibCoveOC4IDSConfig(
+            {
+                "schema_host": host,
+                "schema_version_choices": {"0.9.5": ("0.9.5", host)},
+                "schema_codelists": {"0.9": f"{host}codelists/"},
+            }
+        )
+        return oc4ids_json_output(output, json_data=data, lib_cove_oc4ids_config=config)
+
+
+def assert_passes_review(package: dict) -> dict:
+    """No validation error, no additional field, no code outside a closed or open code list, no
+    failed conformance or additional check."""
+    result = review(package)
+    assert result["validation_errors"] == [], result["validation_errors"][:5]
+    assert result["additional_fields_count"] == 0, result.get("data_only")
+    assert result["additional_closed_codelist_values"] == {}
+    assert result["additional_open_codelist_values"] == {}
+    assert result["conformance_checks"] == [], result["conformance_checks"]
+    assert result["additional_checks"] == [], result["additional_checks"]
+    return result

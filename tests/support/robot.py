@@ -1,5 +1,6 @@
 """A local HTTP server standing in for a group robot or a webhook receiver: it records every
-request and answers from a script (status, JSON body), by default DingTalk's success answer."""
+request and answers from a script (status, JSON body), by default DingTalk's success answer;
+and ``render``, what a chat client could make of a robot's markdown."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from markdown_it import MarkdownIt
+
+# More than DingTalk or WeCom render: CommonMark with GFM tables and strikethrough, raw HTML
+# passed through, and bare addresses turned into links.
+_PERMISSIVE = MarkdownIt("gfm-like", {"linkify": True, "html": True})
+
+
+def render(markdown: str) -> str:
+    """The HTML a permissive markdown renderer makes of a robot message."""
+    return _PERMISSIVE.render(markdown)
 
 
 class Robot:
