@@ -1307,7 +1307,11 @@ class IdempotencyKey(models.Model):
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
         constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="idempotency_key_once_per_user",
+                violation_error_message=_("This Idempotency-Key is already in use."),
+            )
         ]
 
     def __str__(self) -> str:

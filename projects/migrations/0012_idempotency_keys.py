@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'idempotency key',
                 'verbose_name_plural': 'idempotency keys',
-                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='idempotency_key_once_per_user')],
+                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='idempotency_key_once_per_user', violation_error_message='This Idempotency-Key is already in use.')],
             },
         ),
     ]
