@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
@@ -350,6 +351,20 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         from projects.selectors import project_visibility_filter
 
         return self.filter(project_visibility_filter(user))
+
+    def editable_by(self, user) -> ProjectQuerySet:
+        """Projects the user may change (``selectors.can_edit_project``)."""
+        from projects.selectors import EDIT_ROLES, project_role_filter
+
+        return self.filter(project_role_filter(user, EDIT_ROLES))
+
+    def supervised_by(self, user) -> ProjectQuerySet:
+        """Projects whose responsible unit the user supervises (``selectors.can_supervise``):
+        what an inspection by the user may visit and score, a meeting put on its agenda, an
+        issue the user raises concern."""
+        from projects.selectors import SUPERVISE_ROLES, project_role_filter
+
+        return self.filter(project_role_filter(user, SUPERVISE_ROLES))
 
     def in_unit_subtree(self, unit: Unit) -> ProjectQuerySet:
         return self.filter(lead_unit__path__startswith=unit.path)
@@ -1265,6 +1280,42 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class IdempotencyKey(models.Model):
+    """An API POST sent with an ``Idempotency-Key`` header, and what it answered.
+
+    The same user sending the same key with the same request within a day gets this answer
+    again and nothing is written twice (``projects.api.idempotency``). Kept in the database,
+    not the cache: it must hold when Redis is down, and a concurrent second request waits on
+    this row's unique key.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=2000)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
+    response = models.JSONField(_("answer given"), null=True, encoder=DjangoJSONEncoder)
+    headers = models.JSONField(_("headers of the answer"), default=dict)
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="idempotency_key_once_per_user",
+                violation_error_message=_("This Idempotency-Key is already in use."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,6 +89,15 @@ def project_visibility_filter(user) -> Q:
     return _subtree_q("lead_unit", paths) | _subtree_q("township", paths) | Q(pk__in=cooperating)
 
 
+def project_role_filter(user, roles: Iterable[str]) -> Q:
+    """Projects whose lead unit the user holds one of ``roles`` over: with ``EDIT_ROLES`` the
+    projects ``can_edit_project`` lets the user change, with ``SUPERVISE_ROLES`` those whose unit
+    ``can_supervise`` (seeing a project as its township or a cooperating unit is not enough)."""
+    if is_global(user):
+        return Q()
+    return _subtree_q("lead_unit", scope_paths(user, roles))
+
+
 def visible_units(user):
     if is_global(user):
         return Unit.objects.all()
@@ -99,24 +108,88 @@ def visible_units(user):
     return Unit.objects.filter(q)
 
 
-def project_reference_choices(user, project: Project | None = None) -> dict[str, object]:
-    """What a project form or API write may point at, by field: the same for both.
+# ---------------------------------------------------------------------------------------------
+# What a write may refer to (docs/security.md, "References in writes")
+# ---------------------------------------------------------------------------------------------
 
-    The lead unit is one the user may edit for; townships, cooperating units and leaders are the
-    county's (naming another department as a co-unit is normal); the parent is a visible
-    top-level project other than the project itself.
-    """
+# The governments whose trees hold the units a project or an issue may name besides its own.
+JURISDICTION_KINDS = frozenset({UnitKind.COUNTY, UnitKind.CITY})
+
+
+def jurisdiction_path(unit: Unit) -> str:
+    """The subtree of the government ``unit`` belongs to: the path of its nearest county or city
+    (itself included), or of its tree's root when it has none. A department, a township and their
+    villages belong to their county; a city's own department to the city."""
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    kinds = dict(Unit.objects.filter(pk__in=ids).values_list("pk", "kind"))
+    kinds[unit.pk] = unit.kind
+    for depth in range(len(ids), 0, -1):
+        if kinds.get(ids[depth - 1]) in JURISDICTION_KINDS:
+            return _path_of(ids[:depth])
+    return _path_of(ids[:1])
+
+
+def _path_of(ids: list[int]) -> str:
+    return "/" + "".join(f"{pk}/" for pk in ids)
+
+
+def jurisdiction_paths(user, roles: Iterable[str]) -> list[str] | None:
+    """The jurisdictions of the units where the user holds one of ``roles`` (None: everywhere,
+    for a superuser)."""
+    if is_global(user):
+        return None
+    wanted = set(roles)
+    paths = {jurisdiction_path(m.unit) for m in user_memberships(user) if m.role in wanted}
+    return sorted(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
+
+
+def units_in(paths: list[str] | None):
+    """Active units of the subtrees ``paths`` (None: all active units)."""
     units = Unit.objects.active()
+    return units if paths is None else units.filter(_path_q(paths))
+
+
+def leaders_of(paths: list[str] | None):
+    """Active leaders who may be named in the jurisdictions ``paths``: the leaders of a unit in
+    one of them, or of a unit above it (a city's leader may lead a county's project)."""
+    leaders = Leader.objects.filter(is_active=True)
+    if paths is None:
+        return leaders
+    above: set[int] = set()
+    for path in paths:
+        above.update(int(part) for part in path.strip("/").split("/")[:-1] if part)
+    return leaders.filter(_subtree_q("unit", paths) | Q(unit_id__in=sorted(above)))
+
+
+def project_reference_choices(
+    user, project: Project | None = None, *, lead_unit: Unit | None = None
+) -> dict[str, object]:
+    """What a project write may point at, by field: the form's and the API's choices, and what
+    ``services.project_create``/``project_update`` accept.
+
+    The lead unit is one the user may edit for; the parent a top-level project the user may
+    edit (naming a parent makes it a bundle: its own reports stop and its totals absorb the
+    sub-project's), other than the project itself; the township, cooperating units (villages
+    aside) and leaders those of the lead unit's county (or city) and, for a leader, above it.
+    Without ``lead_unit`` (a form before it is chosen) the jurisdictions of all the units the
+    user edits for.
+    """
+    lead_units = Unit.objects.active()
     if not is_global(user):
-        units = units.filter(_path_q(scope_paths(user, EDIT_ROLES)))
-    parents = Project.objects.visible_to(user).filter(parent__isnull=True)
+        lead_units = lead_units.filter(_path_q(scope_paths(user, EDIT_ROLES)))
+    if lead_unit is not None:
+        region: list[str] | None = [jurisdiction_path(lead_unit)]
+    else:
+        region = jurisdiction_paths(user, EDIT_ROLES)
+    parents = Project.objects.editable_by(user).filter(parent__isnull=True)
     if project is not None and project.pk:
         parents = parents.exclude(pk=project.pk)
-    leaders = Leader.objects.filter(is_active=True)
+    units = units_in(region)
+    leaders = leaders_of(region)
     return {
-        "lead_unit": units,
-        "township": Unit.objects.active().filter(kind=UnitKind.TOWNSHIP),
-        "cooperating_units": Unit.objects.active().exclude(kind=UnitKind.VILLAGE),
+        "lead_unit": lead_units,
+        "township": units.filter(kind=UnitKind.TOWNSHIP),
+        "cooperating_units": units.exclude(kind=UnitKind.VILLAGE),
         "lead_leader": leaders,
         "co_leaders": leaders,
         "parent": parents,
@@ -144,6 +217,21 @@ def can_review_reports(user, project: Project) -> bool:
 
 def can_supervise(user, unit: Unit) -> bool:
     return has_role_over(user, unit, SUPERVISE_ROLES)
+
+
+def duties_separated() -> bool:
+    """Separation of duties (TRACKER_SEPARATE_DUTIES, on by default): whoever submits a report
+    never approves or returns it, whoever reports an issue rectified never closes it."""
+    return bool(settings.TRACKER_SEPARATE_DUTIES)
+
+
+def is_own_submission(user, report: ProgressReport) -> bool:
+    """The user submitted ``report`` and so, duties being separated, may not review it."""
+    return (
+        duties_separated()
+        and report.submitted_by_id is not None
+        and report.submitted_by_id == getattr(user, "pk", None)
+    )
 
 
 # ---------------------------------------------------------------------------------------------

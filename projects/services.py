@@ -66,6 +66,24 @@ def _save(instance: models.Model, actor, **kwargs: Any) -> None:
     instance.save(**kwargs)
 
 
+def _saved_unless_taken(instance: models.Model, actor, key: models.QuerySet) -> bool:
+    """Save ``instance``; for a new row of a one-row-per-``key`` table, False (nothing written)
+    when a concurrent request has inserted that row first: found by ``full_clean``'s unique
+    check or, when that request had not committed yet, by PostgreSQL, which held this insert
+    until it did. Either way the other row is visible to the caller's next statement."""
+    if instance.pk is not None:
+        _save(instance, actor)
+        return True
+    try:
+        with transaction.atomic():
+            _save(instance, actor)
+    except (IntegrityError, ValidationError):
+        if not key.exists():
+            raise
+        return False
+    return True
+
+
 def _check_version(instance: models.Model, expected_version: int | None) -> None:
     if expected_version is not None and instance.version != expected_version:
         raise VersionConflict(instance, expected_version)
@@ -132,6 +150,59 @@ def _set_m2m(project: Project, values: dict[str, Any]) -> None:
         getattr(project, name).set(values[name])
 
 
+def _reference_messages() -> dict[str, str]:
+    return {
+        "parent": _("Choose as parent a top-level project you may edit."),
+        "township": _("Choose a township of the responsible unit's county."),
+        "cooperating_units": _("Choose units of the responsible unit's county (no villages)."),
+        "lead_leader": _("Choose a leader of the responsible unit's county or above it."),
+        "co_leaders": _("Choose leaders of the responsible unit's county or above it."),
+    }
+
+
+PROJECT_REFERENCE_FIELDS = ("parent", "township", "lead_leader")
+PROJECT_REFERENCE_M2M_FIELDS = ("cooperating_units", "co_leaders")
+
+
+def _new_references(project: Project | None, values: dict[str, Any]) -> dict[str, set[int]]:
+    """The ids each reference field of ``values`` adds to ``project`` (all of them for a new
+    project): references it already has stay, even if they could not be chosen today."""
+    added: dict[str, set[int]] = {}
+    existing = project is not None and project.pk is not None
+    for name in PROJECT_REFERENCE_FIELDS:
+        obj = values.get(name)
+        if obj is not None and not (existing and getattr(project, f"{name}_id") == obj.pk):
+            added[name] = {obj.pk}
+    for name in PROJECT_REFERENCE_M2M_FIELDS:
+        if name in values:
+            ids = {obj.pk for obj in values[name]}
+            if existing and ids:
+                ids -= set(getattr(project, name).values_list("pk", flat=True))
+            if ids:
+                added[name] = ids
+    return added
+
+
+def _check_references(
+    actor, *, project: Project | None, lead_unit: Unit, values: dict[str, Any]
+) -> None:
+    """Every object a project write names must be one the actor may name there
+    (``selectors.project_reference_choices``): the services are the last line, whatever form or
+    serializer called them."""
+    added = _new_references(project, values)
+    if not added:
+        return
+    choices = selectors.project_reference_choices(actor, project, lead_unit=lead_unit)
+    messages = _reference_messages()
+    errors = {
+        name: messages[name]
+        for name, ids in added.items()
+        if choices[name].filter(pk__in=ids).count() != len(ids)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def project_create(
     *,
@@ -146,6 +217,7 @@ def project_create(
     _check_fields(fields)
     if not selectors.has_role_over(actor, lead_unit, selectors.EDIT_ROLES):
         raise _deny(_("You may not create projects for %(unit)s.") % {"unit": lead_unit})
+    _check_references(actor, project=None, lead_unit=lead_unit, values=fields)
     m2m = {key: fields.pop(key) for key in list(fields) if key in PROJECT_M2M_FIELDS}
     project = Project(lead_unit=lead_unit, name=name, category=category, **fields)
     project.stage = stage or initial_stage_for(project.source)
@@ -194,6 +266,7 @@ def projects_bulk_create(*, actor, items: list[dict[str, Any]], note: str = "") 
     for unit in {item["lead_unit"] for item in items}:
         if not selectors.has_role_over(actor, unit, selectors.EDIT_ROLES):
             raise _deny(_("You may not create projects for %(unit)s.") % {"unit": unit})
+    _check_bulk_references(actor, items)
     projects: list[Project] = []
     plans: list[ProjectYearPlan | None] = []
     m2m_values: list[dict[str, list]] = []
@@ -298,6 +371,36 @@ def projects_bulk_create(*, actor, items: list[dict[str, Any]], note: str = "") 
     return projects
 
 
+def _check_bulk_references(actor, items: list[dict[str, Any]]) -> None:
+    """``_check_references`` for many new projects in a few queries: one set of choices per
+    responsible unit, one query per field."""
+    by_unit: dict[Unit, list[int]] = {}
+    for index, item in enumerate(items):
+        by_unit.setdefault(item["lead_unit"], []).append(index)
+    messages = _reference_messages()
+    for lead_unit, indexes in by_unit.items():
+        added = {index: _new_references(None, items[index]) for index in indexes}
+        wanted: dict[str, set[int]] = {}
+        for refs in added.values():
+            for name, ids in refs.items():
+                wanted.setdefault(name, set()).update(ids)
+        if not wanted:
+            continue
+        choices = selectors.project_reference_choices(actor, lead_unit=lead_unit)
+        allowed = {
+            name: set(choices[name].filter(pk__in=ids).values_list("pk", flat=True))
+            for name, ids in wanted.items()
+        }
+        for index in indexes:
+            errors = {
+                name: messages[name]
+                for name, ids in added[index].items()
+                if not ids <= allowed[name]
+            }
+            if errors:
+                raise ItemInvalid(index, ValidationError(errors))
+
+
 @transaction.atomic
 def project_update(
     *, project: Project, actor, expected_version: int | None = None, **changes: Any
@@ -315,6 +418,9 @@ def project_update(
         and not selectors.has_role_over(actor, new_lead, selectors.EDIT_ROLES)
     ):
         raise _deny(_("You may not hand the project over to %(unit)s.") % {"unit": new_lead})
+    _check_references(
+        actor, project=project, lead_unit=new_lead or project.lead_unit, values=changes
+    )
     m2m = {key: changes.pop(key) for key in list(changes) if key in PROJECT_M2M_FIELDS}
     scope_before = _scope_units(project)
     for key, value in changes.items():
@@ -539,19 +645,8 @@ def milestone_revise(
 REPORT_TEXT_FIELDS = ("physical_progress", "problems", "next_steps")
 
 
-@transaction.atomic
-def report_save(
-    *,
-    project: Project,
-    period: periods.Period,
-    actor,
-    investment: Decimal,
-    physical_progress: str = "",
-    problems: str = "",
-    next_steps: str = "",
-    expected_version: int | None = None,
-) -> ProgressReport:
-    """Create or update the draft report of ``project`` for ``period``."""
+def _check_report_write(*, project: Project, period: periods.Period, actor) -> None:
+    """Who may write ``project``'s report for ``period``, and for which periods."""
     if not selectors.can_edit_project(actor, project):
         raise _deny(_("You may not report on the project “%(project)s”.") % {"project": project})
     if period.kind != selectors.report_period_kind():
@@ -567,21 +662,41 @@ def report_save(
         raise ValidationError(
             _("“%(project)s” is a bundle: report on its sub-projects.") % {"project": project}
         )
+
+
+def _new_report(project: Project, period: periods.Period, actor) -> ProgressReport:
+    return ProgressReport(
+        project=project,
+        period_kind=period.kind,
+        period_key=period.key,
+        period_start=period.start,
+        period_end=period.end,
+        deadline=selectors.report_deadline(period),
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def report_save(
+    *,
+    project: Project,
+    period: periods.Period,
+    actor,
+    investment: Decimal,
+    physical_progress: str = "",
+    problems: str = "",
+    next_steps: str = "",
+    expected_version: int | None = None,
+) -> ProgressReport:
+    """Create or update the draft report of ``project`` for ``period``."""
+    _check_report_write(project=project, period=period, actor=actor)
     report = (
         ProgressReport.objects.select_for_update()
         .filter(project=project, period_key=period.key)
         .first()
     )
     if report is None:
-        report = ProgressReport(
-            project=project,
-            period_kind=period.kind,
-            period_key=period.key,
-            period_start=period.start,
-            period_end=period.end,
-            deadline=selectors.report_deadline(period),
-            created_by=actor,
-        )
+        report = _new_report(project, period, actor)
     else:
         _check_version(report, expected_version)
         if not report.is_editable:
@@ -603,6 +718,59 @@ def report_save(
             ProgressReport.objects.get(project=project, period_key=period.key), 0
         ) from None
     return report
+
+
+class ReportExists(Exception):
+    """The period's report exists already with other content; nothing was written."""
+
+    def __init__(self, report: ProgressReport) -> None:
+        self.report = report
+        super().__init__(
+            _(
+                "The report of this period already exists with other content (version "
+                "%(version)d). To save over it, send its version in If-Match."
+            )
+            % {"version": report.version}
+        )
+
+
+@transaction.atomic
+def report_create(
+    *,
+    project: Project,
+    period: periods.Period,
+    actor,
+    investment: Decimal,
+    physical_progress: str = "",
+    problems: str = "",
+    next_steps: str = "",
+) -> tuple[ProgressReport, bool]:
+    """Write the period's report once, whatever number of times it is asked for.
+
+    Returns ``(report, True)`` for the new draft. When the report exists already with the same
+    content, returns ``(it, False)`` and writes nothing, so that a repeated request and each of
+    several concurrent ones get the same answer; with other content, raises ``ReportExists``
+    (changing a report is ``report_save`` with its version).
+    """
+    _check_report_write(project=project, period=period, actor=actor)
+    content = {
+        "investment": investment,
+        "physical_progress": physical_progress,
+        "problems": problems,
+        "next_steps": next_steps,
+    }
+    period_report = ProgressReport.objects.filter(project=project, period_key=period.key)
+    report = period_report.first()
+    if report is None:
+        report = _new_report(project, period, actor)
+        for field, value in content.items():
+            setattr(report, field, value)
+        if _saved_unless_taken(report, actor, period_report):
+            return report, True
+        report = period_report.get()
+    if all(getattr(report, field) == value for field, value in content.items()):
+        return report, False
+    raise ReportExists(report)
 
 
 @transaction.atomic
@@ -630,6 +798,13 @@ def report_submit(
     return report
 
 
+def own_submission_message() -> str:
+    return _(
+        "You submitted this report yourself: another unit head or a supervisor must approve "
+        "or return it."
+    )
+
+
 @transaction.atomic
 def report_approve(
     *, report: ProgressReport, actor, expected_version: int | None = None
@@ -637,6 +812,8 @@ def report_approve(
     report = _lock(ProgressReport, report.pk)
     if not selectors.can_review_reports(actor, report.project):
         raise _deny(_("Only the unit head or a supervisor may approve this report."))
+    if selectors.is_own_submission(actor, report):
+        raise _deny(own_submission_message())
     _check_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted report can be approved."))
@@ -656,6 +833,8 @@ def report_return(
     report = _lock(ProgressReport, report.pk)
     if not selectors.can_review_reports(actor, report.project):
         raise _deny(_("Only the unit head or a supervisor may return this report."))
+    if selectors.is_own_submission(actor, report):
+        raise _deny(own_submission_message())
     _check_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted report can be returned."))
@@ -697,7 +876,17 @@ def funding_set(
         funding.version += 1
     funding.planned = planned
     funding.arrived = arrived
-    _save(funding, actor)
+    key = ProjectFunding.objects.filter(project=project, source=source)
+    if not _saved_unless_taken(funding, actor, key):
+        # Another request created the row meanwhile: save over it, as had it come first.
+        return funding_set(
+            project=project,
+            source=source,
+            planned=planned,
+            arrived=arrived,
+            actor=actor,
+            expected_version=expected_version,
+        )
     return funding
 
 
@@ -744,6 +933,13 @@ def funding_application_save(
             )
         _check_version(application, expected_version)
         application.version += 1
+    project = fields.get("project")
+    if (
+        project is not None
+        and project.pk != application.project_id
+        and not selectors.can_edit_project(actor, project)
+    ):
+        raise ValidationError({"project": _("Choose a project you may edit.")})
     application.unit = unit
     for key, value in fields.items():
         setattr(application, key, value)
@@ -774,7 +970,18 @@ def target_set(
         target.version += 1
     target.target_value = target_value
     target.note = note
-    _save(target, actor)
+    key = Target.objects.filter(unit=unit, year=year, metric=metric)
+    if not _saved_unless_taken(target, actor, key):
+        # Another request created the row meanwhile: save over it, as had it come first.
+        return target_set(
+            actor=actor,
+            unit=unit,
+            year=year,
+            metric=metric,
+            target_value=target_value,
+            note=note,
+            expected_version=expected_version,
+        )
     return target
 
 

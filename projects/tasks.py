@@ -24,6 +24,14 @@ def prune_tombstones() -> int:
 
 
 @shared_task(acks_late=True)
+def prune_idempotency_keys() -> int:
+    """Delete the API's idempotency keys older than a day; returns how many."""
+    from projects.api import idempotency
+
+    return idempotency.prune()
+
+
+@shared_task(acks_late=True)
 def prune_ledger_imports() -> dict[str, int]:
     """Drop old ledger uploads and previews (``ledger_import.prune``); safe to run twice."""
     from projects import ledger_import

@@ -30,14 +30,15 @@ from projects.api.resources import (
     IF_MATCH_OPTIONAL,
     WRITE_ERRORS,
     ResourceViewSet,
+    ScopedReferences,
     VersionedMixin,
     if_match_version,
     read_only,
     since_filter,
 )
 from projects.api.serializers import StrictSerializer
-from projects.models import Leader, Project, Unit
-from supervision import selectors, services
+from projects.models import Leader, Project, Unit, UnitKind
+from supervision import selectors, selectors_meetings, services
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     EscalationLevel,
@@ -159,7 +160,7 @@ class IssueSerializer(serializers.ModelSerializer):
         return obj.days_overdue(timezone.localdate())
 
 
-class IssueRaiseSerializer(StrictSerializer):
+class IssueRaiseSerializer(ScopedReferences, StrictSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     requirement = serializers.CharField(required=False, allow_blank=True, default="")
@@ -176,8 +177,24 @@ class IssueRaiseSerializer(StrictSerializer):
     )
     deadline = serializers.DateField()
 
+    def reference_scopes(self, user) -> dict:
+        # The unit answerable: one the caller sees (a supervisor over it raises, others get
+        # the service's 403); the project and leader: those the caller may name.
+        return {
+            "unit": project_selectors.visible_units(user),
+            "project": selectors_meetings.projects_to_name(user),
+            "leader": selectors_meetings.leaders_to_name(user),
+        }
 
-class HelpRequestSerializer(StrictSerializer):
+
+def units_to_push(user):
+    """Units one may ask the county to push: those of the counties of the caller's units (the
+    service checks the county of the unit asking)."""
+    paths = project_selectors.jurisdiction_paths(user, services.UNIT_ROLES)
+    return project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE)
+
+
+class HelpRequestSerializer(ScopedReferences, StrictSerializer):
     requesting_unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     title = serializers.CharField(max_length=200)
     description = serializers.CharField()
@@ -188,6 +205,13 @@ class HelpRequestSerializer(StrictSerializer):
     target_unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(), required=False, allow_null=True
     )
+
+    def reference_scopes(self, user) -> dict:
+        return {
+            "requesting_unit": project_selectors.visible_units(user),
+            "project": Project.objects.visible_to(user),
+            "target_unit": units_to_push(user),
+        }
 
 
 class TextSerializer(StrictSerializer):
@@ -211,10 +235,18 @@ FILE_PARSERS = [JSONParser, MultiPartParser]
 TEXT_OR_FILES = {"application/json": TextSerializer, "multipart/form-data": TextFilesSerializer}
 
 
-class UrgeSerializer(TextSerializer):
+class UrgeSerializer(ScopedReferences, TextSerializer):
     target_unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(), required=False, allow_null=True
     )
+
+    def reference_scopes(self, user) -> dict:
+        return {"target_unit": selectors_meetings.supervised_units(user)}
+
+
+class UrgeUpSerializer(UrgeSerializer):
+    def reference_scopes(self, user) -> dict:
+        return {"target_unit": units_to_push(user)}
 
 
 class ReasonSerializer(StrictSerializer):
@@ -239,13 +271,19 @@ class ExtensionDecisionSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class AcceptSerializer(StrictSerializer):
+class AcceptSerializer(ScopedReferences, StrictSerializer):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     deadline = serializers.DateField()
     leader = serializers.PrimaryKeyRelatedField(
         queryset=Leader.objects.filter(is_active=True), required=False, allow_null=True
     )
     requirement = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def reference_scopes(self, user) -> dict:
+        return {
+            "unit": project_selectors.visible_units(user),
+            "leader": selectors_meetings.leaders_to_name(user),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,27 +361,16 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
             .order_by("id")
         )
 
-    def _visible(self, obj, field: str):
-        """Objects a write names must be visible to the caller (else: no such object)."""
-        if obj is None:
-            return None
-        if isinstance(obj, Unit):
-            visible = project_selectors.visible_units(self.request.user)
-        else:
-            visible = Project.objects.visible_to(self.request.user)
-        if not visible.filter(pk=obj.pk).exists():
-            raise exceptions.ValidationError({field: [_("No such object in your scope.")]})
-        return obj
-
     def _data(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
+        if issubclass(serializer_class, ScopedReferences):
+            serializer = serializer_class(data=self.request.data, user=self.request.user)
+        else:
+            serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
     def create(self, request: Request) -> Response:
         data = dict(self._data(IssueRaiseSerializer))
-        self._visible(data["unit"], "unit")
-        self._visible(data.get("project"), "project")
         issue = services.issue_raise(actor=request.user, **data)
         return self.written(issue, created=True)
 
@@ -355,7 +382,6 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
     @action(detail=False, methods=["post"], url_path="request-help")
     def request_help(self, request: Request) -> Response:
         data = dict(self._data(HelpRequestSerializer))
-        self._visible(data.get("project"), "project")
         issue = services.issue_request_help(actor=request.user, **data)
         return self.written(issue, created=True)
 
@@ -414,16 +440,16 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
 
         return self._act(request, ExtensionDecisionSerializer, call)
 
-    @_action("Ask the county to push on this issue (the responsible unit)", UrgeSerializer)
+    @_action("Ask the county to push on this issue (the responsible unit)", UrgeUpSerializer)
     @action(detail=True, methods=["post"], url_path="urge-up")
     def urge_up(self, request: Request, pk=None) -> Response:
-        def call(issue, data, expected):
-            self._visible(data.get("target_unit"), "target_unit")
-            services.issue_urge_up(
-                issue=issue, actor=request.user, expected_version=expected, **data
-            )
-
-        return self._act(request, UrgeSerializer, call)
+        return self._act(
+            request,
+            UrgeUpSerializer,
+            lambda i, d, v: services.issue_urge_up(
+                issue=i, actor=request.user, expected_version=v, **d
+            ),
+        )
 
     @_action("Urge the unit (supervisors)", UrgeSerializer)
     @action(detail=True, methods=["post"])
@@ -481,13 +507,13 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
     @_action("Accept a unit's request onto the ledger (supervisors)", AcceptSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk=None) -> Response:
-        def call(issue, data, expected):
-            self._visible(data["unit"], "unit")
-            services.issue_accept(
-                issue=issue, actor=request.user, expected_version=expected, **data
-            )
-
-        return self._act(request, AcceptSerializer, call)
+        return self._act(
+            request,
+            AcceptSerializer,
+            lambda i, d, v: services.issue_accept(
+                issue=i, actor=request.user, expected_version=v, **d
+            ),
+        )
 
     @_action("Decline a unit's request (supervisors)", ReasonSerializer)
     @action(detail=True, methods=["post"])

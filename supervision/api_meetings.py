@@ -18,11 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from projects import selectors as project_selectors
 from projects.api.resources import (
     ACTION_ERRORS,
     IF_MATCH_OPTIONAL,
     WRITE_ERRORS,
     ResourceViewSet,
+    ScopedReferences,
     VersionedMixin,
     if_match_version,
     read_only,
@@ -176,25 +178,7 @@ class ProjectNoticeSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
-class _ScopedWriteSerializer(StrictModelSerializer):
-    """References limited like the web form's choices: anything else "does not exist"."""
-
-    def __init__(self, *args, user=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if user is None:  # the schema generator
-            return
-        for name, queryset in self.choices(user).items():
-            field = self.fields[name]
-            if isinstance(field, serializers.ManyRelatedField):
-                field.child_relation.queryset = queryset
-            else:
-                field.queryset = queryset
-
-    def choices(self, user) -> dict:
-        return {}
-
-
-class InspectionWriteSerializer(_ScopedWriteSerializer):
+class InspectionWriteSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = Inspection
         fields = [
@@ -208,15 +192,15 @@ class InspectionWriteSerializer(_ScopedWriteSerializer):
             "units_visited",
         ]
 
-    def choices(self, user) -> dict:
+    def reference_scopes(self, user) -> dict:
         return {
             "unit": selectors_meetings.supervised_units(user),
-            "projects": Project.objects.visible_to(user),
-            "units_visited": selectors_meetings.referable_units(user),
+            "projects": selectors_meetings.projects_to_name(user),
+            "units_visited": selectors_meetings.units_to_name(user),
         }
 
 
-class MeetingWriteSerializer(_ScopedWriteSerializer):
+class MeetingWriteSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = Meeting
         fields = [
@@ -233,31 +217,35 @@ class MeetingWriteSerializer(_ScopedWriteSerializer):
             "minutes",
         ]
 
-    def choices(self, user) -> dict:
-        units = selectors_meetings.referable_units(user)
+    def reference_scopes(self, user) -> dict:
+        units = selectors_meetings.units_to_name(user)
         return {
             "unit": selectors_meetings.supervised_units(user),
-            "host": Leader.objects.filter(is_active=True),
+            "host": selectors_meetings.leaders_to_name(user),
             "attendees": units,
             "absentees": units,
-            "projects": Project.objects.visible_to(user),
+            "projects": selectors_meetings.projects_to_name(user),
         }
 
 
-class ScoreRowSerializer(StrictSerializer):
+class ScoreRowSerializer(ScopedReferences, StrictSerializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     score = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
+    def reference_scopes(self, user) -> dict:
+        # Which of them the inspection visited is the service's rule.
+        return {"project": Project.objects.visible_to(user)}
 
-class ScoreSheetSerializer(StrictSerializer):
+
+class ScoreSheetSerializer(ScopedReferences, StrictSerializer):
     scores = ScoreRowSerializer(
         many=True,
         help_text="The whole score sheet: a visited project left out has no score.",
     )
 
 
-class IssueRowSerializer(StrictSerializer):
+class IssueRowSerializer(ScopedReferences, StrictSerializer):
     title = serializers.CharField(max_length=200)
     category = serializers.ChoiceField(choices=IssueCategory.choices)
     unit = serializers.PrimaryKeyRelatedField(
@@ -280,6 +268,15 @@ class IssueRowSerializer(StrictSerializer):
         help_text="Default: the project's lead leader.",
     )
 
+    def reference_scopes(self, user) -> dict:
+        # The unit answerable: one the caller sees (the service refuses one it does not
+        # supervise); the project and leader: those the caller may name.
+        return {
+            "unit": project_selectors.visible_units(user),
+            "project": selectors_meetings.projects_to_name(user),
+            "leader": selectors_meetings.leaders_to_name(user),
+        }
+
     def validate(self, data: dict) -> dict:
         if data.get("unit") is None and data.get("project") is not None:
             data["unit"] = data["project"].lead_unit
@@ -287,11 +284,11 @@ class IssueRowSerializer(StrictSerializer):
         return data
 
 
-class IssueBatchSerializer(StrictSerializer):
+class IssueBatchSerializer(ScopedReferences, StrictSerializer):
     issues = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
-class DecisionBatchSerializer(StrictSerializer):
+class DecisionBatchSerializer(ScopedReferences, StrictSerializer):
     decisions = IssueRowSerializer(many=True, help_text="Every row is raised, or none is.")
 
 
@@ -299,13 +296,13 @@ class RaisedSerializer(serializers.Serializer):
     issues = serializers.ListField(child=serializers.IntegerField(), help_text="Ids raised.")
 
 
-class NoticeIssueSerializer(_ScopedWriteSerializer):
+class NoticeIssueSerializer(ScopedReferences, StrictModelSerializer):
     class Meta:
         model = ProjectNotice
         fields = ["project", "kind", "requirement", "deadline", "consequence"]
         extra_kwargs = {"requirement": {"allow_blank": True}}
 
-    def choices(self, user) -> dict:
+    def reference_scopes(self, user) -> dict:
         return {"project": Project.objects.visible_to(user)}
 
 
@@ -384,7 +381,7 @@ class InspectionViewSet(VersionedMixin, ResourceViewSet):
     def scores(self, request: Request, pk=None) -> Response:
         inspection = self.get_object()
         expected = if_match_version(request, required=False)
-        serializer = ScoreSheetSerializer(data=request.data)
+        serializer = ScoreSheetSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         services.inspection_set_scores(
             inspection=inspection,
@@ -402,7 +399,7 @@ class InspectionViewSet(VersionedMixin, ResourceViewSet):
     @action(detail=True, methods=["post"])
     def issues(self, request: Request, pk=None) -> Response:
         inspection = self.get_object()
-        serializer = IssueBatchSerializer(data=request.data)
+        serializer = IssueBatchSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         raised = services.inspection_raise_issues(
             inspection=inspection, actor=request.user, issues=serializer.validated_data["issues"]
@@ -455,7 +452,7 @@ class MeetingViewSet(VersionedMixin, ResourceViewSet):
     @action(detail=True, methods=["post"])
     def decisions(self, request: Request, pk=None) -> Response:
         meeting = self.get_object()
-        serializer = DecisionBatchSerializer(data=request.data)
+        serializer = DecisionBatchSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         raised = services.meeting_record_decisions(
             meeting=meeting, actor=request.user, decisions=serializer.validated_data["decisions"]

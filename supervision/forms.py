@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from projects import selectors as project_selectors
 from projects.models import Leader, Project, Unit, UnitKind
+from supervision import selectors_meetings
 from supervision.models import EscalationLevel, IssueCategory, IssueSource
 from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateField
 
@@ -40,17 +41,19 @@ class LedgerForm(forms.Form):
 
 
 def _units(user, *, supervised: bool):
-    units = Unit.objects.active().exclude(kind=UnitKind.VILLAGE).order_by("path")
-    if project_selectors.is_global(user):
-        return units
-    roles = project_selectors.SUPERVISE_ROLES if supervised else project_selectors.ALL_ROLES
-    paths = project_selectors.scope_paths(user, roles)
-    from django.db.models import Q
+    """Units an issue may be raised against (those the user supervises) or asked for help on
+    behalf of (the user's own), villages aside."""
+    if supervised:
+        return selectors_meetings.units_to_name(user).order_by("path")
+    return selectors_meetings.referable_units(user).order_by("path")
 
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(path__startswith=path)
-    return units.filter(q)
+
+def _units_to_push(user):
+    """Units one may ask the county to push: those of the counties of the user's units."""
+    from supervision.services import UNIT_ROLES
+
+    paths = project_selectors.jurisdiction_paths(user, UNIT_ROLES)
+    return project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE).order_by("path")
 
 
 class IssueRaiseForm(LedgerForm):
@@ -78,8 +81,9 @@ class IssueRaiseForm(LedgerForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.visible_to(user).order_by("name")
+        self.fields["project"].queryset = selectors_meetings.projects_to_name(user).order_by("name")
         self.fields["unit"].queryset = _units(user, supervised=True)
+        self.fields["leader"].queryset = selectors_meetings.leaders_to_name(user)
 
     def clean_deadline(self):
         deadline = self.cleaned_data["deadline"]
@@ -107,9 +111,7 @@ class HelpRequestForm(LedgerForm):
         super().__init__(*args, **kwargs)
         self.fields["requesting_unit"].queryset = _units(user, supervised=False)
         self.fields["project"].queryset = Project.objects.visible_to(user).order_by("name")
-        self.fields["target_unit"].queryset = (
-            Unit.objects.active().exclude(kind=UnitKind.VILLAGE).order_by("path")
-        )
+        self.fields["target_unit"].queryset = _units_to_push(user)
 
 
 class TextFilesForm(LedgerForm):
@@ -146,10 +148,16 @@ class UrgeForm(LedgerForm):
 class UrgeUpForm(LedgerForm):
     text = forms.CharField(label=_("what you need the county to do"), widget=TEXT_AREA)
     target_unit = forms.ModelChoiceField(
-        label=_("unit to push"),
-        queryset=Unit.objects.active().exclude(kind=UnitKind.VILLAGE).order_by("path"),
-        required=False,
+        label=_("unit to push"), queryset=Unit.objects.none(), required=False
     )
+
+    def __init__(self, *args, unit: Unit, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The units of the responsible unit's county (services.unit_may_be_pushed).
+        paths = [project_selectors.jurisdiction_path(unit)]
+        self.fields["target_unit"].queryset = (
+            project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE).order_by("path")
+        )
 
 
 class EscalateForm(LedgerForm):
@@ -190,3 +198,4 @@ class AcceptForm(LedgerForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = _units(user, supervised=True)
+        self.fields["leader"].queryset = selectors_meetings.leaders_to_name(user)

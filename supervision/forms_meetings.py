@@ -46,8 +46,10 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def visible_projects(user) -> QuerySet[Project]:
-    return Project.objects.visible_to(user).select_related("lead_unit").order_by("name", "id")
+def projects_to_name(user) -> QuerySet[Project]:
+    return (
+        selectors_meetings.projects_to_name(user).select_related("lead_unit").order_by("name", "id")
+    )
 
 
 class _VersionedModelForm(forms.ModelForm):
@@ -104,8 +106,8 @@ class InspectionForm(_VersionedModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.fields["projects"].queryset = visible_projects(user)
-        self.fields["units_visited"].queryset = selectors_meetings.referable_units(user)
+        self.fields["projects"].queryset = projects_to_name(user)
+        self.fields["units_visited"].queryset = selectors_meetings.units_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -139,11 +141,11 @@ class MeetingForm(_VersionedModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
-        units = selectors_meetings.referable_units(user)
+        units = selectors_meetings.units_to_name(user)
         self.fields["attendees"].queryset = units
         self.fields["absentees"].queryset = units
-        self.fields["projects"].queryset = visible_projects(user)
-        self.fields["host"].queryset = Leader.objects.filter(is_active=True)
+        self.fields["projects"].queryset = projects_to_name(user)
+        self.fields["host"].queryset = selectors_meetings.leaders_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -200,7 +202,7 @@ class IssueRowForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
         self.fields["unit"].queryset = selectors_meetings.supervised_units(user)
-        self.fields["leader"].queryset = Leader.objects.filter(is_active=True)
+        self.fields["leader"].queryset = selectors_meetings.leaders_to_name(user)
         if decision:
             self.fields["title"].label = _("task assigned")
             self.fields["unit"].label = _("owner unit")

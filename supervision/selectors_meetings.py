@@ -85,8 +85,27 @@ def supervised_units(user) -> QuerySet[Unit]:
 
 
 def referable_units(user) -> QuerySet[Unit]:
-    """Units an inspection may visit or a meeting may name: the user's, villages aside."""
+    """Units the lists of inspections and meetings filter by: the user's, villages aside."""
     return selectors.visible_units(user).filter(is_active=True).exclude(kind=UnitKind.VILLAGE)
+
+
+def units_to_name(user) -> QuerySet[Unit]:
+    """Units an inspection may visit and a meeting may name as attending or absent: those the
+    user supervises, villages aside (being marked absent is a supervisor's finding on a unit)."""
+    return supervised_units(user).exclude(kind=UnitKind.VILLAGE)
+
+
+def projects_to_name(user) -> QuerySet[Project]:
+    """Projects an inspection may visit (and score), a meeting put on its agenda and an issue
+    concern: those whose responsible unit the user supervises (a visit's score counts in that
+    unit's ranking; seeing a project as its township or a cooperating unit is not enough)."""
+    return Project.objects.supervised_by(user)
+
+
+def leaders_to_name(user) -> QuerySet:
+    """Leaders a meeting may have as host or an issue as its leader: those of the counties (or
+    cities) of the units the user supervises, and above them."""
+    return selectors.leaders_of(selectors.jurisdiction_paths(user, selectors.SUPERVISE_ROLES))
 
 
 def _path_in(paths: Iterable[str]) -> Q:

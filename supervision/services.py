@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects import selectors
-from projects.models import Leader, Membership, ProgressReport, Project, Role, Unit
+from projects.models import Leader, Membership, ProgressReport, Project, Role, Unit, UnitKind
 from projects.services import VersionConflict
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
@@ -80,8 +80,56 @@ def can_request_help(user, unit: Unit) -> bool:
     return selectors.has_role_over(user, unit, UNIT_ROLES)
 
 
+def is_own_rectification(user, issue: Issue) -> bool:
+    """The user reported the issue rectified (the latest time) and so, duties being separated
+    (TRACKER_SEPARATE_DUTIES), may not verify and close it."""
+    if not selectors.duties_separated() or issue.status != IssueStatus.RESOLVED:
+        return False
+    reporter = (
+        issue.events.filter(kind=IssueEventKind.RECTIFIED)
+        .order_by("-created_at", "-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return reporter is not None and reporter == getattr(user, "pk", None)
+
+
+def own_rectification_message() -> str:
+    return _(
+        "You reported this issue rectified yourself: another supervisor must verify and close it."
+    )
+
+
 def _deny(message: str) -> PermissionDenied:
     return PermissionDenied(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# References (docs/security.md, "References in writes")
+# ---------------------------------------------------------------------------------------------
+
+
+def leader_may_lead(leader: Leader, unit: Unit) -> bool:
+    """A leader of ``unit``'s county (or city), or of a unit above it."""
+    return selectors.leaders_of([selectors.jurisdiction_path(unit)]).filter(pk=leader.pk).exists()
+
+
+def unit_may_be_pushed(target: Unit, unit: Unit) -> bool:
+    """A unit ``unit`` may ask the county to push (向上催办): one of its county, villages aside."""
+    return (
+        selectors.units_in([selectors.jurisdiction_path(unit)])
+        .exclude(kind=UnitKind.VILLAGE)
+        .filter(pk=target.pk)
+        .exists()
+    )
+
+
+def _leader_error() -> str:
+    return _("Choose a leader of the responsible unit's county or above it.")
+
+
+def _target_unit_error() -> str:
+    return _("Choose a unit of your county (no villages).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +266,11 @@ def _attach(event: IssueEvent, files: Iterable[Any]) -> list[IssueAttachment]:
 # Raising and accepting
 # ---------------------------------------------------------------------------------------------
 
+
+def _supervises_project(actor, project: Project) -> bool:
+    return selectors.can_supervise(actor, project.lead_unit)
+
+
 SOURCE_LINKS = {
     IssueSource.INSPECTION: "inspection",
     IssueSource.MEETING: "meeting",
@@ -248,7 +301,16 @@ def issue_raise(
             _("Only a supervisor over the responsible unit may put an issue on the ledger.")
         )
     today = timezone.localdate()
+    errors: dict[str, str] = {}
+    if leader is not None and not leader_may_lead(leader, unit):
+        errors["leader"] = _leader_error()
+    if inspection is not None and not selectors.can_supervise(actor, inspection.unit):
+        errors["inspection"] = _("Only a supervisor over its organising unit may raise from it.")
+    if meeting is not None and not selectors.can_supervise(actor, meeting.unit):
+        errors["meeting"] = _("Only a supervisor over its convening unit may raise from it.")
     if report is not None:
+        if not _supervises_project(actor, report.project):
+            errors["report"] = _("Choose a report of a project you supervise.")
         project = project or report.project
     if project is not None and leader is None:
         leader = project.lead_leader
@@ -270,7 +332,6 @@ def issue_raise(
         raised_on=today,
         created_by=actor,
     )
-    errors: dict[str, str] = {}
     link = SOURCE_LINKS.get(source)
     if link and getattr(issue, f"{link}_id") is None:
         errors[link] = _("Name the %(link)s the issue comes from.") % {
@@ -278,8 +339,8 @@ def issue_raise(
         }
     if deadline is not None and deadline < today:
         errors["deadline"] = _("The deadline cannot be in the past.")
-    if project is not None and not selectors.can_view_project(actor, project):
-        errors["project"] = _("You cannot see this project.")
+    if project is not None and not _supervises_project(actor, project):
+        errors["project"] = _("Choose a project you supervise.")
     if errors:
         raise ValidationError(errors)
     issue.full_clean()
@@ -311,8 +372,13 @@ def issue_request_help(
     if not can_request_help(actor, requesting_unit):
         raise _deny(_("You may only ask for help on behalf of your own unit."))
     description = _text(description, "description", _("Say what you need the county to do."))
+    errors: dict[str, str] = {}
     if project is not None and not selectors.can_view_project(actor, project):
-        raise ValidationError({"project": _("You cannot see this project.")})
+        errors["project"] = _("You cannot see this project.")
+    if target_unit is not None and not unit_may_be_pushed(target_unit, requesting_unit):
+        errors["target_unit"] = _target_unit_error()
+    if errors:
+        raise ValidationError(errors)
     issue = Issue(
         title=(title or "").strip(),
         description=description,
@@ -368,6 +434,8 @@ def issue_accept(
     )
     if deadline is None or deadline < timezone.localdate():
         raise ValidationError({"deadline": _("Set a deadline from today on.")})
+    if leader is not None and leader.pk != issue.leader_id and not leader_may_lead(leader, unit):
+        raise ValidationError({"leader": _leader_error()})
     issue.unit = unit
     issue.leader = leader or issue.leader
     issue.deadline = issue.original_deadline = deadline
@@ -573,6 +641,8 @@ def issue_urge_up(
         raise _deny(_("Only the responsible unit may ask the county to push on this issue."))
     _check_status(issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s needs no push."))
     text = _text(text, "text", _("Say what you need the county to do."))
+    if target_unit is not None and not unit_may_be_pushed(target_unit, issue.unit):
+        raise ValidationError({"target_unit": _target_unit_error()})
     issue.awaiting_office = True
     _save(issue, actor)
     event = _event(
@@ -667,6 +737,8 @@ def issue_close(
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
         raise _deny(_("Only a supervisor may close an issue."))
+    if is_own_rectification(actor, issue):
+        raise _deny(own_rectification_message())
     _check_status(
         issue,
         [IssueStatus.RESOLVED],

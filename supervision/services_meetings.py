@@ -146,16 +146,25 @@ def _check_date(held_on: dt.date | None, errors: dict[str, str]) -> None:
 
 def _check_projects(actor, projects: list[Project], field: str, errors: dict[str, str]) -> None:
     ids = {p.pk for p in projects}
-    seen = set(Project.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-    if ids - seen:
-        errors[field] = _("Name only projects you can see.")
+    known = selectors_meetings.projects_to_name(actor).filter(pk__in=ids)
+    if ids - set(known.values_list("pk", flat=True)):
+        errors[field] = _("Name only projects you supervise.")
 
 
 def _check_units(actor, units: list[Unit], field: str, errors: dict[str, str]) -> None:
     ids = {u.pk for u in units}
-    known = selectors_meetings.referable_units(actor).filter(pk__in=ids)
+    known = selectors_meetings.units_to_name(actor).filter(pk__in=ids)
     if ids - set(known.values_list("pk", flat=True)):
-        errors[field] = _("Name only active units in your scope (no villages).")
+        errors[field] = _("Name only active units you supervise (no villages).")
+
+
+def _check_host(host: Leader | None, unit: Unit, errors: dict[str, str]) -> None:
+    if host is None:
+        return
+    if not host.is_active:
+        errors["host"] = _("This leader is no longer active.")
+    elif not selectors.leaders_of([selectors.jurisdiction_path(unit)]).filter(pk=host.pk).exists():
+        errors["host"] = _("Choose a leader of the convening unit's county or above it.")
 
 
 def _raise(errors: dict[str, str]) -> None:
@@ -465,9 +474,6 @@ def _check_meeting(
         errors["absentees"] = _("A unit cannot both attend and be absent: %(units)s.") % {
             "units": names
         }
-    host = values.get("host")
-    if host is not None and not host.is_active:
-        errors["host"] = _("This leader is no longer active.")
 
 
 @transaction.atomic
@@ -497,10 +503,11 @@ def meeting_create(
     errors: dict[str, str] = {}
     _check_meeting(
         actor,
-        {"held_on": held_on, "host": host, **m2m},
+        {"held_on": held_on, **m2m},
         errors,
         attendance=(m2m["attendees"], m2m["absentees"]),
     )
+    _check_host(host, unit, errors)
     _raise(errors)
     meeting = Meeting(
         title=_text(title),
@@ -539,6 +546,9 @@ def meeting_update(
     )
     errors: dict[str, str] = {}
     _check_meeting(actor, changes, errors, attendance=attendance)
+    host = changes.get("host")
+    if host is not None and (host.pk != meeting.host_id or new_unit is not None):
+        _check_host(host, new_unit or meeting.unit, errors)
     _raise(errors)
     m2m = {key: changes.pop(key) for key in list(changes) if key in MEETING_M2M_FIELDS}
     for key, value in changes.items():

@@ -296,6 +296,7 @@ def _rights(user, issue: Issue) -> dict[str, bool]:
         "urge": supervise and active,
         "escalate": supervise and active and issue.level < EscalationLevel.ACCOUNTABILITY,
         "verify": supervise and issue.status == IssueStatus.RESOLVED,
+        "own_rectification": services.is_own_rectification(user, issue),
         "decide": supervise and issue.status == IssueStatus.PENDING,
         "instruct": services.can_instruct(user, issue),
         "supervise": supervise,
@@ -308,7 +309,7 @@ def _action_forms(request: HttpRequest, issue: Issue, bound: tuple[str, object] 
         "respond": forms.TextFilesForm(prefix="respond"),
         "rectified": forms.TextFilesForm(prefix="rectified"),
         "extension": forms.ExtensionRequestForm(prefix="extension"),
-        "urge_up": forms.UrgeUpForm(prefix="urge_up"),
+        "urge_up": forms.UrgeUpForm(prefix="urge_up", unit=issue.unit),
         "urge": forms.UrgeForm(prefix="urge", user=user),
         "escalate": forms.EscalateForm(prefix="escalate", current=issue.level),
         "close": forms.NoteForm(prefix="close"),
@@ -397,7 +398,7 @@ ACTIONS = {
         lambda: _("Extension requested."),
     ),
     "urge_up": (
-        lambda r, i, d, f: forms.UrgeUpForm(d, prefix="urge_up"),
+        lambda r, i, d, f: forms.UrgeUpForm(d, prefix="urge_up", unit=i.unit),
         lambda r, i, c, v: services.issue_urge_up(
             issue=i, actor=r.user, text=c["text"], target_unit=c["target_unit"], expected_version=v
         ),

@@ -201,6 +201,24 @@ def county_leader(county):
 
 
 @pytest.fixture
+def township(county):
+    return factories.UnitFactory(name="城关镇", kind="township", parent=county)
+
+
+@pytest.fixture
+def township_reporter(township):
+    """A township's clerk: sees the projects located in the township, edits only its own."""
+    return factories.member(township, Role.REPORTER, username="township_reporter")
+
+
+@pytest.fixture
+def foreign_leader(stranger):
+    """A leader of the neighbouring county: no project or issue of ours may name him."""
+    neighbour = stranger.memberships.get().unit
+    return Leader.objects.create(name="赵邻县", title="副县长", unit=neighbour)
+
+
+@pytest.fixture
 def inspection(today, county, unit_a, supervisor, project_a):
     return services_meetings.inspection_create(
         actor=supervisor,

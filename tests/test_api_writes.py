@@ -12,9 +12,17 @@ from decimal import Decimal
 import pytest
 
 from projects import services
-from projects.models import Milestone, MilestoneRevision, ProgressReport, Project, StageChange
+from projects.models import (
+    Leader,
+    Milestone,
+    MilestoneRevision,
+    ProgressReport,
+    Project,
+    StageChange,
+)
 from tests import factories
 from tests.support.api import assert_error, bearer, make_token
+from tests.support.state import changed_tables, domain_state
 from tracker import periods
 
 
@@ -512,3 +520,162 @@ def test_milestones_have_no_put_or_patch(client, world, supervisor):
     for method in ("put", "patch"):
         response = send(client, method, f"/api/v1/milestones/{milestone.pk}/", {}, headers)
         assert_error(response, 405, "method_not_allowed")
+
+
+# --- references in writes (docs/security.md) ----------------------------------------------------
+#
+# 交通运输局's project lies in 城关镇 and 水利局 cooperates on it: the township's clerk and 水利局's
+# reporter see it but may not change it, so no write of theirs may name it (made a bundle, it
+# would stop its unit's reports and absorb theirs); nothing of the neighbouring county may be
+# named by anyone here. Each persona writes on its own project and unit.
+
+
+@pytest.fixture
+def reference_world(
+    world, today, county, unit_a, unit_b, township, township_reporter, reporter_b, stranger
+):
+    project_a = world["project"]
+    services.project_update(
+        project=project_a,
+        actor=world["project"].created_by,
+        township=township,
+        cooperating_units=[unit_b],
+    )
+    neighbour = stranger.memberships.get().unit
+    foreign_town = factories.UnitFactory(name="邻县镇", kind="township", parent=neighbour)
+    foreign_leader = Leader.objects.create(name="赵邻县", title="副县长", unit=neighbour)
+    own = {
+        "reporter_a": factories.create_project(
+            actor=project_a.created_by, lead_unit=unit_a, name="园区道路"
+        ),
+        "reporter_b": Project.objects.get(lead_unit=unit_b),
+        "township_reporter": factories.create_project(
+            actor=township_reporter, lead_unit=township, name="镇污水管网"
+        ),
+    }
+    units = {"reporter_a": unit_a, "reporter_b": unit_b, "township_reporter": township}
+    return {
+        "project_a": project_a.pk,
+        "foreign_town": foreign_town.pk,
+        "foreign_unit": neighbour.pk,
+        "foreign_leader": foreign_leader.pk,
+        "own_project": own,
+        "own_unit": {persona: u.pk for persona, u in units.items()},
+    }
+
+
+SEES_NOT_CHANGES = {"township_reporter": 400, "reporter_b": 400, "reporter_a": 200}
+NAMED_NOWHERE = {"township_reporter": 400, "reporter_b": 400, "reporter_a": 400}
+REPORTS_ON_IT = {"township_reporter": 403, "reporter_b": 403, "reporter_a": 201}
+
+# name → (method, url, body, expected status by persona); {own_project}, {own_unit}: the persona's
+REFERENCE_WRITES = {
+    "parent: a project seen only": (
+        "patch",
+        "/api/v1/projects/{own_project}/",
+        {"parent": "{project_a}"},
+        SEES_NOT_CHANGES,
+    ),
+    "new project under a project seen only": (
+        "post",
+        "/api/v1/projects/",
+        {
+            "lead_unit": "{own_unit}",
+            "name": "分项",
+            "category": "transport",
+            "parent": "{project_a}",
+        },
+        SEES_NOT_CHANGES | {"reporter_a": 201},
+    ),
+    "township of another county": (
+        "patch",
+        "/api/v1/projects/{own_project}/",
+        {"township": "{foreign_town}"},
+        NAMED_NOWHERE,
+    ),
+    "cooperating unit of another county": (
+        "patch",
+        "/api/v1/projects/{own_project}/",
+        {"cooperating_units": ["{foreign_unit}"]},
+        NAMED_NOWHERE,
+    ),
+    "lead leader of another county": (
+        "patch",
+        "/api/v1/projects/{own_project}/",
+        {"lead_leader": "{foreign_leader}"},
+        NAMED_NOWHERE,
+    ),
+    "co-leader of another county": (
+        "put",
+        "/api/v1/projects/{own_project}/",
+        {
+            "lead_unit": "{own_unit}",
+            "name": "改名",
+            "category": "transport",
+            "co_leaders": ["{foreign_leader}"],
+        },
+        NAMED_NOWHERE,
+    ),
+    "progress report on a project seen only": (
+        "post",
+        "/api/v1/progress-reports/",
+        {"project": "{project_a}", "period": "2026-11", "investment": "10"},
+        REPORTS_ON_IT,
+    ),
+    "milestone on a project seen only": (
+        "post",
+        "/api/v1/milestones/",
+        {"project": "{project_a}", "name": "通车", "due_date": "2027-06-30"},
+        REPORTS_ON_IT,
+    ),
+    "funding of a project seen only": (
+        "post",
+        "/api/v1/project-funding/",
+        {"project": "{project_a}", "source": "upper_special", "planned": "1", "arrived": "0"},
+        REPORTS_ON_IT,
+    ),
+    "funding application for a project seen only": (
+        "post",
+        "/api/v1/funding-applications/",
+        {
+            "unit": "{own_unit}",
+            "project": "{project_a}",
+            "year": 2026,
+            "title": "补助",
+            "channel": "upper_special",
+            "requested": "5",
+        },
+        SEES_NOT_CHANGES | {"reporter_a": 201},
+    ),
+}
+
+
+def _resolve(value, ids: dict, persona: str):
+    if isinstance(value, dict):
+        return {k: _resolve(v, ids, persona) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, ids, persona) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        found = ids[value[1:-1]]
+        found = found[persona] if isinstance(found, dict) else found
+        return found.pk if isinstance(found, Project) else found
+    return value
+
+
+@pytest.mark.parametrize("name", REFERENCE_WRITES)
+@pytest.mark.parametrize("persona", ["township_reporter", "reporter_b", "reporter_a"])
+def test_references_need_write_rights(client, request, reference_world, name, persona):
+    method, url, body, expected = REFERENCE_WRITES[name]
+    own = reference_world["own_project"][persona]
+    url = url.replace("{own_project}", str(own.pk))
+    headers = bearer(make_token(request.getfixturevalue(persona), write=True))
+    if method in ("put", "patch"):
+        headers["If-Match"] = tag(own.version)
+    before = domain_state()
+    response = send(client, method, url, _resolve(body, reference_world, persona), headers)
+    assert response.status_code == expected[persona], response.content[:500]
+    if response.status_code >= 400:
+        assert changed_tables(before, domain_state()) == []
+        if response.status_code == 400:
+            # Refused for the reference, the field it came in.
+            assert set(response.json()["details"]) & set(body), response.json()

@@ -513,8 +513,22 @@ def test_api_writes(client, meeting, supervisor, reporter_a, county, unit_a, uni
     assert good.status_code == 201
     assert sorted(good.json()["issues"]) == sorted(Issue.objects.values_list("pk", flat=True))
     reader = bearer(make_token(reporter_a, write=True))
+    # 水利局 is no unit of the reader's: named, it is answered as an id that does not exist.
+    assert (
+        "decisions"
+        in assert_error(
+            client.post(
+                f"{url}decisions/", decisions, content_type="application/json", headers=reader
+            ),
+            400,
+            "invalid",
+        )["details"]
+    )
+    own_unit_only = {"decisions": decisions["decisions"][:1]}
     assert_error(
-        client.post(f"{url}decisions/", decisions, content_type="application/json", headers=reader),
+        client.post(
+            f"{url}decisions/", own_unit_only, content_type="application/json", headers=reader
+        ),
         403,
         "permission_denied",
     )

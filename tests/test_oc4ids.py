@@ -152,7 +152,7 @@ def reservoir(supervisor, unit_b):
 
 
 @pytest.fixture
-def scenic(supervisor, unit_a):
+def scenic(supervisor, unit_a, head_a):
     """Completed in October, reports approved and submitted."""
     project = factories.create_project(
         actor=supervisor,
@@ -164,7 +164,7 @@ def scenic(supervisor, unit_a):
         stage_date=dt.date(2026, 1, 5),
     )
     september = report(project, supervisor, "2026-09", "1200", "主体完工")
-    services.report_approve(report=september, actor=supervisor)
+    services.report_approve(report=september, actor=head_a)  # not its submitter
     report(project, supervisor, "2026-10", "800", "竣工验收")
     services.project_change_stage(
         project=project,

@@ -40,6 +40,7 @@ from supervision.models import (
 from tests import factories
 from tests.support.api import bearer, make_token
 from tests.support.files import jpeg_bytes, upload
+from tests.support.state import changed_tables, domain_state
 from tracker import periods
 
 PERSONAS = ["anonymous", "other", "own", "supervisor", "leader"]
@@ -406,7 +407,7 @@ API = [
         "issue request help",
         "/api/v1/issues/request-help/",
         {"requesting_unit": "{unit_a}", "title": "请求协调", "description": "电力迁改"},
-        other=403,
+        other=400,  # 交通运输局 is no unit of theirs: "does not exist", as an unknown id
         own=201,
         supervisor=201,
         leader=403,
@@ -850,4 +851,290 @@ def test_pages(client, world, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_api(client, world, persona):
     wrong = check(client, world, persona, API)
+    assert not wrong, "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------------------------
+# References in writes (docs/security.md, "References in writes"): a write may name only what
+# its author may change or legitimately name, not merely see. 水利局 cooperates on the project of
+# 交通运输局, so its own supervisor (``unit_supervisor``) sees that project but does not supervise
+# it; the county's supervisor does. Nothing is named from the neighbouring county.
+# ---------------------------------------------------------------------------------------------
+
+REFERENCE_PERSONAS = ["own", "unit_supervisor", "supervisor"]
+
+
+def ref(name, url, data, method="post", api=True, **expect):
+    return Row(name, method, url, expect, data=data, api=api)
+
+
+def issue_body(**fields):
+    return {
+        "title": "新问题",
+        "source": "upper",
+        "category": "other",
+        "unit": "{unit_b}",
+        "deadline": "2026-12-31",
+        **fields,
+    }
+
+
+def row_body(**fields):
+    return {"title": "协调用地", "category": "other", "deadline": "2026-12-31", **fields}
+
+
+REFERENCES = [
+    ref(
+        "issue on a project the author only sees",
+        "/api/v1/issues/",
+        issue_body(project="{project_a}"),
+        own=400,  # 水利局 is no unit of theirs
+        unit_supervisor=400,
+        supervisor=201,
+    ),
+    ref(
+        "issue led by another county's leader",
+        "/api/v1/issues/",
+        issue_body(leader="{foreign_leader}"),
+        own=400,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+    ref(
+        "inspection visiting a project the author only sees",
+        "/api/v1/inspections/",
+        {**INSPECTION_FORM, "unit": "{unit_b}", "projects": ["{project_a}"]},
+        own=400,
+        unit_supervisor=400,
+        supervisor=201,
+    ),
+    ref(
+        "inspection findings on a project the author only sees",
+        "/api/v1/inspections/{inspection_b}/issues/",
+        {"issues": [row_body(project="{project_a}")]},
+        own=404,
+        unit_supervisor=400,
+        supervisor=201,
+    ),
+    ref(
+        "meeting with a project the author only sees on its agenda",
+        "/api/v1/meetings/",
+        {**MEETING_FORM, "unit": "{unit_b}", "projects": ["{project_a}"]},
+        own=400,
+        unit_supervisor=400,
+        supervisor=201,
+    ),
+    ref(
+        "meeting hosted by another county's leader",
+        "/api/v1/meetings/",
+        {**MEETING_FORM, "unit": "{unit_b}", "host": "{foreign_leader}"},
+        own=400,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+    ref(
+        "meeting change: another county's unit absent",
+        "/api/v1/meetings/{meeting_b}/",
+        {"absentees": ["{foreign_unit}"]},
+        method="patch",
+        own=404,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+    ref(
+        "meeting decision on a project the author only sees",
+        "/api/v1/meetings/{meeting_b}/decisions/",
+        {"decisions": [row_body(project="{project_a}")]},
+        own=404,
+        unit_supervisor=400,
+        supervisor=201,
+    ),
+    ref(
+        "notice on a project the author only sees",
+        "/api/v1/project-notices/",
+        {"project": "{project_a}", "kind": "red_card", "requirement": "整改"},
+        own=403,
+        unit_supervisor=403,
+        supervisor=201,
+    ),
+    ref(
+        "help request pushing another county's unit",
+        "/api/v1/issues/request-help/",
+        {
+            "requesting_unit": "{unit_a}",
+            "title": "请求协调",
+            "description": "电力迁改",
+            "target_unit": "{foreign_unit}",
+        },
+        own=400,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+    ref(
+        "urge up pushing another county's unit",
+        "/api/v1/issues/{issue}/urge-up/",
+        {"text": "请县里协调", "target_unit": "{foreign_unit}"},
+        own=400,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+    ref(
+        "accept with another county's leader",
+        "/api/v1/issues/{pending}/accept/",
+        {"unit": "{unit_a}", "deadline": "2026-12-31", "leader": "{foreign_leader}"},
+        own=400,
+        unit_supervisor=404,
+        supervisor=400,
+    ),
+    # The pages: a refused form is shown again (200) with the error; nothing is written.
+    ref(
+        "page: issue on a project the author only sees",
+        "/supervision/issues/new/",
+        issue_body(project="{project_a}"),
+        api=False,
+        own=403,
+        unit_supervisor=200,
+        supervisor=302,
+    ),
+    ref(
+        "page: inspection visiting a project the author only sees",
+        "/supervision/inspections/new/",
+        {**INSPECTION_FORM, "unit": "{unit_b}", "projects": "{project_a}"},
+        api=False,
+        own=403,
+        unit_supervisor=200,
+        supervisor=302,
+    ),
+    ref(
+        "page: meeting hosted by another county's leader",
+        "/supervision/meetings/new/",
+        {**MEETING_FORM, "unit": "{unit_b}", "host": "{foreign_leader}"},
+        api=False,
+        own=403,
+        unit_supervisor=200,
+        supervisor=200,
+    ),
+    ref(
+        "page: notice on a project the author only sees",
+        "/supervision/projects/{project_a}/notices/",
+        {"kind": "red_card", "requirement": "整改"},
+        api=False,
+        own=403,
+        unit_supervisor=403,
+        supervisor=302,
+    ),
+    ref(
+        "page: urge up pushing another county's unit",
+        "/supervision/issues/{issue}/urge_up/",
+        {"urge_up-text": "请县里协调", "urge_up-target_unit": "{foreign_unit}"},
+        api=False,
+        own=400,
+        unit_supervisor=400,
+        supervisor=400,
+    ),
+]
+
+
+@pytest.fixture
+def reference_world(world, today, unit_a, unit_b, reporter_a, unit_supervisor, foreign_leader):
+    """The matrix's data set, with 水利局 cooperating on 交通运输局's project, an inspection and a
+    meeting of 水利局's own supervisor, and a unit and a leader of the neighbouring county."""
+    from projects import services as project_services
+    from projects.models import Project
+
+    project_a = Project.objects.get(pk=world["project_a"])
+    project_services.project_update(project=project_a, actor=reporter_a, cooperating_units=[unit_b])
+    inspection_b = services_meetings.inspection_create(
+        actor=unit_supervisor,
+        title="水利局自查",
+        kind="special",
+        held_on=today - dt.timedelta(days=1),
+        unit=unit_b,
+        inspectors="甲",
+    )
+    meeting_b = services_meetings.meeting_create(
+        actor=unit_supervisor,
+        title="水利局调度会",
+        kind="dispatch",
+        held_on=today - dt.timedelta(days=1),
+        unit=unit_b,
+    )
+    return {
+        **world,
+        "unit_b": unit_b.pk,
+        "inspection_b": inspection_b.pk,
+        "meeting_b": meeting_b.pk,
+        "foreign_leader": foreign_leader.pk,
+        "foreign_unit": foreign_leader.unit_id,
+        "users": {**world["users"], "unit_supervisor": unit_supervisor},
+    }
+
+
+def _reference_call(client, row: Row, ids, headers):
+    url = _fill(row.url, ids)
+    data = _fill(row.data, ids)
+    if not row.api:
+        return client.post(url, data)
+
+    def numbers(value):
+        if isinstance(value, dict):
+            return {k: numbers(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [numbers(v) for v in value]
+        return _number(value) if not isinstance(value, str) or value.isdigit() else value
+
+    body = numbers(data)
+    extra = {"If-Match": "*"} if row.method == "patch" else {}
+    return getattr(client, row.method)(
+        url, data=json.dumps(body), content_type="application/json", headers=headers | extra
+    )
+
+
+def test_every_reference_row_has_an_expectation_per_persona():
+    for row in REFERENCES:
+        assert set(row.expect) == set(REFERENCE_PERSONAS), row.name
+
+
+def _names_a_reference(row: Row, body: dict) -> bool:
+    """A 400's details name one of the fields of the row that refer to an object."""
+
+    def references(data) -> set[str]:
+        names = set()
+        for key, value in data.items():
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                if isinstance(item, dict):
+                    names |= references(item)
+                elif isinstance(item, str) and item.startswith("{"):
+                    names.add(key)
+        return names
+
+    text = json.dumps(body["details"])
+    return any(f'"{name}"' in text or f'.{name}"' in text for name in references(row.data))
+
+
+@pytest.mark.parametrize("persona", REFERENCE_PERSONAS)
+def test_references_in_writes(client, reference_world, persona):
+    user = reference_world["users"][persona]
+    client.force_login(user)
+    headers = bearer(make_token(user, write=True))
+    wrong = []
+    for row in REFERENCES:
+        expected = row.expect[persona]
+        with transaction.atomic():
+            before = domain_state()
+            try:
+                response = _reference_call(client, row, reference_world, headers)
+                got = response.status_code
+                written = changed_tables(before, domain_state())
+                if row.api and got == 400 and not _names_a_reference(row, response.json()):
+                    got = f"400 for another reason: {response.json()['details']}"
+            except Exception as exc:
+                got, written = f"500 ({type(exc).__name__}: {exc})", []
+            transaction.set_rollback(True)
+        if got != expected:
+            wrong.append(f"{row.name}: expected {expected}, got {got}")
+        # Refused (a page's 200 is the form shown again): nothing may have been written.
+        elif written and (got not in (200, 201, 302) or (got == 200 and not row.api)):
+            wrong.append(f"{row.name}: refused with {got} but wrote {written}")
     assert not wrong, "\n".join(wrong)

@@ -439,3 +439,47 @@ def test_photos_are_served_only_within_scope(client, reporter_a, reporter_b, lea
     response = logged_in(client, leader).get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"  # a JPEG thumbnail
+
+
+# --- references in the project form (docs/security.md) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        # 城关镇 sees 交通运输局's project, which lies in the township, but may not change it.
+        ("township_reporter", 200),
+        # 水利局 sees it as a cooperating unit, but may not change it.
+        ("reporter_b", 200),
+        ("reporter_a", 302),
+    ],
+)
+def test_action_matrix_project_parent(
+    client, request, project_a, unit_b, township, reporter_a, persona, status
+):
+    services.project_update(
+        project=project_a, actor=reporter_a, township=township, cooperating_units=[unit_b]
+    )
+    user = request.getfixturevalue(persona)
+    own_unit = user.memberships.get().unit
+    own = factories.create_project(actor=user, lead_unit=own_unit, name="本单位项目")
+    logged_in(client, user)
+    data = {
+        "name": own.name,
+        "kind": own.kind,
+        "level": own.level,
+        "category": own.category,
+        "source": own.source,
+        "lead_unit": own_unit.pk,
+        "total_investment": "12000",
+        "prior_investment": "0",
+        "version": own.version,
+        "parent": project_a.pk,
+    }
+    response = client.post(reverse("project_edit", args=[own.pk]), data)
+    assert response.status_code == status
+    own.refresh_from_db()
+    assert (own.parent_id == project_a.pk) is (status == 302)
+    if status == 200:
+        assert "parent" in response.context["form"].errors
+        assert own.version == 1

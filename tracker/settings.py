@@ -326,6 +326,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.prune_tombstones",
         "schedule": crontab(hour=3, minute=10),
     },
+    "prune-idempotency-keys-daily": {
+        "task": "projects.tasks.prune_idempotency_keys",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "prune-ledger-imports-daily": {
         "task": "projects.tasks.prune_ledger_imports",
         "schedule": crontab(hour=3, minute=20),
@@ -342,6 +346,10 @@ TRACKER_REPORT_CADENCE = env_choice(
     "TRACKER_REPORT_CADENCE", "month", {"week", "dekad", "half_month", "month"}
 )
 TRACKER_REPORT_DEADLINE_DAYS = env_int("TRACKER_REPORT_DEADLINE_DAYS", 5, minimum=0)
+
+# Separation of duties: whoever submits a progress report never approves or returns it, whoever
+# reports an issue rectified never closes it (销号). On unless set to 0 (a one-person office).
+TRACKER_SEPARATE_DUTIES = env_bool("TRACKER_SEPARATE_DUTIES", True)
 
 # A ranking draft of a closed period is recomputed by the daily job until it is published, for
 # this many days after its period ends (reports and corrections arrive after a period closes).
@@ -409,7 +417,7 @@ REST_FRAMEWORK = {
     # JSON bounded in nesting, with messages for people (projects/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["projects.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "projects.api.schema.TrackerAutoSchema",
     "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
     # Times in the current time zone (Asia/Shanghai), so with a +08:00 offset.
     "DATETIME_FORMAT": "iso-8601",

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +29,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from projects import selectors, services
+from projects.api.errors import error_body
+from projects.api.idempotency import IdempotentPostMixin
 from projects.api.serializers import ErrorSerializer, StrictModelSerializer, StrictSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
@@ -410,9 +411,55 @@ class TombstoneSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
-class ProjectWriteSerializer(StrictModelSerializer):
+class ScopedReferences:
+    """A write serializer whose references are limited to what the caller may name
+    (``reference_scopes(user)``: field name → queryset), like the web form's choices. Anything
+    else, whether it exists or not, answers exactly like an id that does not exist; the services
+    check the same rules again (docs/security.md, "References in writes"). Nested row
+    serializers that are ScopedReferences too are limited with the same user."""
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if user is not None:  # None: the schema generator
+            self.limit_references(user)
+
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        return {}
+
+    def limit_references(self, user) -> None:
+        for name, queryset in self.reference_scopes(user).items():
+            field = self.fields[name]
+            if isinstance(field, serializers.ManyRelatedField):
+                field = field.child_relation
+            field.queryset = queryset
+        for field in self.fields.values():
+            child = getattr(field, "child", None)
+            if isinstance(field, serializers.ListSerializer) and isinstance(
+                child, ScopedReferences
+            ):
+                child.limit_references(user)
+
+
+class SubjectReference(serializers.PrimaryKeyRelatedField):
+    """The object a write is about, named in the body (a report's project, a new project's
+    responsible unit, a target's unit): one outside the caller's scope is a 404, exactly like
+    an id that does not exist and like an object in the URL. One the caller sees but may not
+    change is the service's 403."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            codes = exc.get_codes()
+            if isinstance(codes, list) and "does_not_exist" in codes:
+                raise exceptions.NotFound() from None
+            raise
+
+
+class ProjectWriteSerializer(ScopedReferences, StrictModelSerializer):
     """The editable fields of a project; stage and red card have their own paths."""
 
+    lead_unit = SubjectReference(queryset=Unit.objects.active())
     tags = serializers.ListField(
         child=serializers.CharField(max_length=50),
         required=False,
@@ -429,21 +476,13 @@ class ProjectWriteSerializer(StrictModelSerializer):
         ]
         extra_kwargs = {"total_investment": {"min_value": 0}, "prior_investment": {"min_value": 0}}
 
-    def __init__(self, *args, user=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if user is None:  # the schema generator
-            return
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
         # The same choices as the browser's form: a parent, township, co-unit or leader the
-        # caller may not name is "does not exist". The lead unit is checked by the views and
-        # the services (404 outside the scope, 403 without the right to edit for it).
+        # caller may not name is "does not exist". The lead unit is the subject: 404 outside
+        # the caller's sight, the service's 403 without the right to edit for it.
         choices = selectors.project_reference_choices(user, self.instance)
-        choices["lead_unit"] = Unit.objects.active()
-        for name, queryset in choices.items():
-            field = self.fields[name]
-            if isinstance(field, serializers.ManyRelatedField):
-                field.child_relation.queryset = queryset
-            else:
-                field.queryset = queryset
+        choices["lead_unit"] = selectors.visible_units(user).filter(is_active=True)
+        return choices
 
 
 class StageChangeRequestSerializer(StrictSerializer):
@@ -452,7 +491,16 @@ class StageChangeRequestSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class MilestoneCreateSerializer(StrictModelSerializer):
+def _visible_subject(user) -> dict[str, QuerySet]:
+    return {"project": visible_projects(user)}
+
+
+class MilestoneCreateSerializer(ScopedReferences, StrictModelSerializer):
+    project = SubjectReference(queryset=Project.objects.all())
+
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        return _visible_subject(user)
+
     class Meta:
         model = Milestone
         fields = ["project", "kind", "name", "due_date", "sort_order"]
@@ -474,9 +522,12 @@ class ProgressReportEditSerializer(StrictSerializer):
     next_steps = serializers.CharField(required=False, allow_blank=True)
 
 
-class ProgressReportSaveSerializer(ProgressReportEditSerializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+class ProgressReportSaveSerializer(ScopedReferences, ProgressReportEditSerializer):
+    project = SubjectReference(queryset=Project.objects.all())
     period = serializers.CharField(help_text="Period key, e.g. 2026-10.")
+
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        return _visible_subject(user)
 
     def validate_period(self, value: str) -> periods.Period:
         try:
@@ -496,7 +547,12 @@ class ProjectFundingEditSerializer(StrictModelSerializer):
         extra_kwargs = {"planned": {"min_value": 0}, "arrived": {"min_value": 0}}
 
 
-class ProjectFundingSaveSerializer(StrictModelSerializer):
+class ProjectFundingSaveSerializer(ScopedReferences, StrictModelSerializer):
+    project = SubjectReference(queryset=Project.objects.all())
+
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        return _visible_subject(user)
+
     class Meta:
         model = ProjectFunding
         fields = ["project", "source", "planned", "arrived"]
@@ -504,7 +560,9 @@ class ProjectFundingSaveSerializer(StrictModelSerializer):
         validators = []  # one row per (project, source): a second POST saves the existing row
 
 
-class FundingApplicationWriteSerializer(StrictModelSerializer):
+class FundingApplicationWriteSerializer(ScopedReferences, StrictModelSerializer):
+    unit = SubjectReference(queryset=Unit.objects.all())
+
     class Meta:
         model = FundingApplication
         fields = ["unit", *sorted(services.FUNDING_APPLICATION_FIELDS)]
@@ -514,13 +572,20 @@ class FundingApplicationWriteSerializer(StrictModelSerializer):
             "arrived": {"min_value": 0},
         }
 
-    def __init__(self, *args, user=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if user is not None:
-            self.fields["project"].queryset = visible_projects(user)
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        # The project an application is for: one the caller may edit.
+        return {
+            "unit": selectors.visible_units(user),
+            "project": Project.objects.editable_by(user),
+        }
 
 
-class TargetSaveSerializer(StrictModelSerializer):
+class TargetSaveSerializer(ScopedReferences, StrictModelSerializer):
+    unit = SubjectReference(queryset=Unit.objects.all())
+
+    def reference_scopes(self, user) -> dict[str, QuerySet]:
+        return {"unit": selectors.visible_units(user)}
+
     class Meta:
         model = Target
         fields = ["unit", "year", "metric", "target_value", "note"]
@@ -564,7 +629,9 @@ def visible_projects(user) -> QuerySet[Project]:
     return Project.objects.visible_to(user)
 
 
-class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
+class ResourceViewSet(IdempotentPostMixin, viewsets.ReadOnlyModelViewSet):
+    """The base of the API's resources: every POST honours ``Idempotency-Key``."""
+
     pagination_class = StandardPagination
 
 
@@ -709,10 +776,6 @@ class VersionedMixin:
             headers=headers,
         )
 
-    def visible_project(self, project: Project) -> Project:
-        """``project`` when the caller may see it, else 404 (nothing tells it exists)."""
-        return get_object_or_404(visible_projects(self.request.user), pk=project.pk)
-
 
 def _project_changes(data: dict) -> dict:
     data = dict(data)
@@ -737,9 +800,6 @@ class ProjectViewSet(VersionedMixin, ResourceViewSet):
     def create(self, request: Request) -> Response:
         serializer = ProjectWriteSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
-        lead_unit = serializer.validated_data["lead_unit"]
-        if not selectors.visible_units(request.user).filter(pk=lead_unit.pk).exists():
-            raise exceptions.NotFound()
         with transaction.atomic():
             project = services.project_create(
                 actor=request.user, **_project_changes(serializer.validated_data)
@@ -807,10 +867,10 @@ class MilestoneViewSet(VersionedMixin, ResourceViewSet):
         )
 
     def create(self, request: Request) -> Response:
-        serializer = MilestoneCreateSerializer(data=request.data)
+        serializer = MilestoneCreateSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = self.visible_project(data.pop("project"))
+        project = data.pop("project")
         milestone = services.milestone_create(project=project, actor=request.user, **data)
         return self.written(milestone, created=True)
 
@@ -863,11 +923,18 @@ REPORT_TEXTS = services.REPORT_TEXT_FIELDS
 @extend_schema_view(
     create=extend_schema(
         summary="Write or save the draft report of a project for a period",
-        description="Creates the report (201) or saves the existing draft (200). "
-        "An If-Match header, when sent, must name the existing report's version.",
+        description="Creates the draft (201). Without If-Match, sending it again answers 200 "
+        "with the same report and writes nothing, or 409 `report_exists` when the period's "
+        "report has other content; with If-Match (its version, or `*`) saves over the existing "
+        "draft (200, 412 when the version is stale).",
         request=ProgressReportSaveSerializer,
         parameters=[IF_MATCH_OPTIONAL],
-        responses={200: ProgressReportSerializer, 201: ProgressReportSerializer, **ACTION_ERRORS},
+        responses={
+            200: ProgressReportSerializer,
+            201: ProgressReportSerializer,
+            409: ErrorSerializer,
+            **ACTION_ERRORS,
+        },
     )
 )
 class ProgressReportViewSet(VersionedMixin, ResourceViewSet):
@@ -880,21 +947,44 @@ class ProgressReportViewSet(VersionedMixin, ResourceViewSet):
         ).order_by("id")
 
     def create(self, request: Request) -> Response:
-        expected = if_match_version(request, required=False)
-        serializer = ProgressReportSaveSerializer(data=request.data)
+        serializer = ProgressReportSaveSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = self.visible_project(data.pop("project"))
+        project = data.pop("project")
         period = data.pop("period")
-        existed = ProgressReport.objects.filter(project=project, period_key=period.key).exists()
-        report = services.report_save(
-            project=project,
-            period=period,
-            actor=request.user,
-            expected_version=expected,
-            **data,
-        )
-        return self.written(report, created=not existed)
+        if request.headers.get("If-Match", "").strip():
+            # A deliberate save over the period's report, at the version named (or any: "*").
+            expected = if_match_version(request, required=False)
+            report = services.report_save(
+                project=project,
+                period=period,
+                actor=request.user,
+                expected_version=expected,
+                **data,
+            )
+            # A new report starts at version 1; saving one raises it.
+            return self.written(report, created=report.version == 1)
+        try:
+            report, created = services.report_create(
+                project=project, period=period, actor=request.user, **data
+            )
+        except services.ReportExists as exc:
+            existing = exc.report
+            return Response(
+                error_body(
+                    "report_exists",
+                    str(exc),
+                    {"id": existing.pk, "current_version": existing.version},
+                ),
+                status=status.HTTP_409_CONFLICT,
+                headers={
+                    "ETag": etag(existing),
+                    "Location": reverse(
+                        f"{self.basename}-detail", args=[existing.pk], request=request
+                    ),
+                },
+            )
+        return self.written(report, created=created)
 
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         report = self.get_object()
@@ -998,15 +1088,16 @@ class ProjectFundingViewSet(VersionedMixin, ResourceViewSet):
 
     def create(self, request: Request) -> Response:
         expected = if_match_version(request, required=False)
-        serializer = ProjectFundingSaveSerializer(data=request.data)
+        serializer = ProjectFundingSaveSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = self.visible_project(data.pop("project"))
-        existed = ProjectFunding.objects.filter(project=project, source=data["source"]).exists()
+        project = data.pop("project")
         funding = services.funding_set(
             project=project, actor=request.user, expected_version=expected, **data
         )
-        return self.written(funding, created=not existed)
+        # A new row starts at version 1, saving one raises it: right even when two requests
+        # for one row cross (a check made before the write would tell both "created").
+        return self.written(funding, created=funding.version == 1)
 
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         funding = self.get_object()
@@ -1028,11 +1119,6 @@ class ProjectFundingViewSet(VersionedMixin, ResourceViewSet):
         return self.update(request, pk, partial=True)
 
 
-def visible_unit(user, unit: Unit) -> Unit:
-    """``unit`` when the caller may see it, else 404 (nothing tells it exists)."""
-    return get_object_or_404(selectors.visible_units(user), pk=unit.pk)
-
-
 @read_only("Funding applications", FundingApplicationSerializer)
 @writes(
     FundingApplicationSerializer,
@@ -1052,7 +1138,7 @@ class FundingApplicationViewSet(VersionedMixin, ResourceViewSet):
         serializer = FundingApplicationWriteSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        unit = visible_unit(request.user, data.pop("unit"))
+        unit = data.pop("unit")
         application = services.funding_application_save(actor=request.user, unit=unit, **data)
         return self.written(application, created=True)
 
@@ -1064,7 +1150,7 @@ class FundingApplicationViewSet(VersionedMixin, ResourceViewSet):
         )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        unit = visible_unit(request.user, data.pop("unit", application.unit))
+        unit = data.pop("unit", application.unit)
         application = services.funding_application_save(
             actor=request.user,
             unit=unit,
@@ -1092,17 +1178,14 @@ class TargetViewSet(VersionedMixin, ResourceViewSet):
 
     def create(self, request: Request) -> Response:
         expected = if_match_version(request, required=False)
-        serializer = TargetSaveSerializer(data=request.data)
+        serializer = TargetSaveSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        unit = visible_unit(request.user, data.pop("unit"))
-        existed = Target.objects.filter(
-            unit=unit, year=data["year"], metric=data["metric"]
-        ).exists()
+        unit = data.pop("unit")
         target = services.target_set(
             actor=request.user, unit=unit, expected_version=expected, **data
         )
-        return self.written(target, created=not existed)
+        return self.written(target, created=target.version == 1)
 
     def update(self, request: Request, pk=None, partial: bool = False) -> Response:
         target = self.get_object()

@@ -144,6 +144,7 @@ def report_form(request: HttpRequest, pk: int, period: str) -> HttpResponse:
         "can_review": report is not None
         and report.status == ReportStatus.SUBMITTED
         and selectors.can_review_reports(request.user, project),
+        "own_submission": report is not None and selectors.is_own_submission(request.user, report),
         "totals": totals,
         "previous_period": the_period.previous(),
         "next_period": the_period.next() if the_period.end < timezone.localdate() else None,
