@@ -95,16 +95,20 @@ test-quick:
 	$(PY) manage.py compilemessages -l zh_Hans --ignore='.venv/*' -v 0
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_PARALLEL) --reuse-db $(ARGS)
 
-# The province-scale ranking benchmark, on a database of its own (it empties it), written to
-# docs/benchmarks.md.
+# The benchmarks, on a database of their own (each empties it), written to docs/benchmarks.md:
+# rankings and dashboards at province scale, the Excel ledger import, HTTP throughput.
 BENCH_DB ?= tracker_bench
 BENCH_ENV := $(subst /$(TEST_DB) ,/$(BENCH_DB) ,$(TEST_ENV))
 
+# wrk drives the HTTP throughput benchmark (bench_http: gunicorn on the demo county).
+BENCH_PACKAGES := wrk
 bench: install
+	$(call apt_install,$(BENCH_PACKAGES))
 	./scripts/ensure-services.sh $(BENCH_DB)
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v 0
 	$(BENCH_ENV) $(PY) manage.py bench_rankings --scales 0.1,1/0.1,1 --write docs/benchmarks.md
 	$(BENCH_ENV) $(PY) manage.py bench_ledger_import --rows 2000 --write docs/benchmarks.md
+	$(BENCH_ENV) $(PY) manage.py bench_http --write docs/benchmarks.md
 
 run: messages
 	$(PY) manage.py migrate --noinput

@@ -416,7 +416,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bounded in nesting, with messages for people (projects/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["projects.api.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["projects.api.filtering.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "projects.api.schema.TrackerAutoSchema",
     "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
     # Times in the current time zone (Asia/Shanghai), so with a +08:00 offset.

@@ -31,6 +31,7 @@ from rest_framework.reverse import reverse
 from projects import selectors, services
 from projects.api.errors import error_body
 from projects.api.idempotency import IdempotentPostMixin
+from projects.api.rows import ValueRowsListMixin
 from projects.api.serializers import ErrorSerializer, StrictModelSerializer, StrictSerializer
 from projects.api.views import ERRORS, StandardPagination, UnitViewSet
 from projects.models import (
@@ -786,7 +787,7 @@ def _project_changes(data: dict) -> dict:
 
 @read_only("Projects", ProjectSerializer)
 @writes(ProjectSerializer, ProjectWriteSerializer, created="Register a project")
-class ProjectViewSet(VersionedMixin, ResourceViewSet):
+class ProjectViewSet(VersionedMixin, ValueRowsListMixin, ResourceViewSet):
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilterSet
 

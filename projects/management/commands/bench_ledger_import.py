@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import platform
-import re
 import resource
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from openpyxl import Workbook
 from projects import ledger_import
 from projects.ledger_columns import PROJECT_COLUMNS
 from projects.models import ImportKind, ImportStatus, Leader, Membership, Project, Role, Unit
+from tracker.benchmarks import end_marker, measured_on, start_marker, write_block
 
 YEAR = 2026
 CATEGORIES = [
@@ -203,43 +202,23 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {write}.")
 
     def _write(self, path: Path, f: dict) -> None:
-        cpu = platform.machine()
-        cpuinfo = Path("/proc/cpuinfo")
-        if cpuinfo.exists():
-            lines = cpuinfo.read_text().splitlines()
-            cpu = next(
-                (x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), cpu
-            )
-            cpu = f"{cpu}, {sum(1 for x in lines if x.startswith('processor'))} cores"
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            pg = cursor.fetchone()[0]
         rows = f["rows"]
-        block = "\n".join(
-            [
-                "<!-- bench:ledger:start (written by `make bench`) -->",
-                f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} on {cpu}, "
-                f"PostgreSQL {pg}, Python {platform.python_version()}.",
-                "",
-                "| step | rows | time | per row |",
-                "| --- | ---: | ---: | ---: |",
-                f"| read and preview a {f['size_kib']:.0f} KiB ledger "
-                f"(peak RSS of the process {f['peak_mib']:.0f} MiB) | {rows:,} | "
-                f"{f['preview']:.2f} s | {f['preview'] / rows * 1000:.1f} ms |",
-                f"| commit: create every project and its annual plan through the services, "
-                f"one transaction, alert scan | {rows:,} | {f['commit']:.2f} s | "
-                f"{f['commit'] / rows * 1000:.1f} ms |",
-                f"| the same file again (all unchanged) | {rows:,} | {f['again']:.2f} s | "
-                f"{f['again'] / rows * 1000:.1f} ms |",
-                f"| a corrected file (every tenth total changed), preview and commit | "
-                f"{rows:,} | {f['update']:.2f} s | {f['update'] / rows * 1000:.1f} ms |",
-                "<!-- bench:ledger:end -->",
-            ]
-        )
-        text = path.read_text() if path.exists() else ""
-        pattern = re.compile(r"<!-- bench:ledger:start.*?<!-- bench:ledger:end -->", re.DOTALL)
-        if pattern.search(text):
-            text = pattern.sub(lambda _m: block, text)
-        else:
-            text = text.rstrip() + "\n\n## Excel ledger import\n\n" + block + "\n"
-        path.write_text(text)
+        lines = [
+            start_marker("ledger"),
+            measured_on(),
+            "",
+            "| step | rows | time | per row |",
+            "| --- | ---: | ---: | ---: |",
+            f"| read and preview a {f['size_kib']:.0f} KiB ledger "
+            f"(peak RSS of the process {f['peak_mib']:.0f} MiB) | {rows:,} | "
+            f"{f['preview']:.2f} s | {f['preview'] / rows * 1000:.1f} ms |",
+            f"| commit: create every project and its annual plan through the services, "
+            f"one transaction, alert scan | {rows:,} | {f['commit']:.2f} s | "
+            f"{f['commit'] / rows * 1000:.1f} ms |",
+            f"| the same file again (all unchanged) | {rows:,} | {f['again']:.2f} s | "
+            f"{f['again'] / rows * 1000:.1f} ms |",
+            f"| a corrected file (every tenth total changed), preview and commit | "
+            f"{rows:,} | {f['update']:.2f} s | {f['update'] / rows * 1000:.1f} ms |",
+            end_marker("ledger"),
+        ]
+        write_block(path, "ledger", lines, "Excel ledger import")

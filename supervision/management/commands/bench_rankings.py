@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import platform
 import random
-import re
 import resource
 import statistics
 import time
@@ -33,6 +31,7 @@ from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
 from supervision.models import Issue, RankingScheme, SchemeMetric
 from tracker import periods
+from tracker.benchmarks import end_marker, measured_on, replace_block, start_marker
 
 FULL = {"units": 2000, "projects": 50_000, "milestones_per_project": 10, "months": 36}
 PERIOD_END = dt.date(2026, 9, 30)
@@ -827,34 +826,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Wrote {write}.")
 
     def _write(self, path: Path, results: list[dict]) -> None:
-        cpu = platform.processor() or platform.machine()
-        try:
-            model = next(
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            )
-            cpu = model
-        except (OSError, StopIteration):
-            pass
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            pg = cursor.fetchone()[0]
-        cores = (
-            len(
-                [
-                    line
-                    for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("processor")
-                ]
-            )
-            if Path("/proc/cpuinfo").exists()
-            else "?"
-        )
         lines = [
-            "<!-- bench:rankings:start (written by `make bench`) -->",
-            f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} on {cpu}, {cores} cores, "
-            f"PostgreSQL {pg}, Python {platform.python_version()}.",
+            start_marker("rankings"),
+            measured_on(),
             "",
             "| data | units | projects | milestones | progress reports | load (COPY) | "
             "(a) 5 default schemes, one period | (b) SQL floor | a/b | peak Python memory of (a) | "
@@ -869,11 +843,11 @@ class Command(BaseCommand):
                 f"{r['floor']:.2f} s | {r['ratio']:.2f} | {r['peak_mib']:.1f} MiB | "
                 f"{r['tally_rebuild']:.1f} s | {r['tally_one'] * 1000:.1f} ms |"
             )
-        lines.append("<!-- bench:rankings:end -->")
+        lines.append(end_marker("rankings"))
         text = path.read_text() if path.exists() else ""
-        text = _replace_block(text, "rankings", lines, "Rankings at province scale")
+        text = replace_block(text, "rankings", lines, "Rankings at province scale")
         dash = [
-            "<!-- bench:dashboard:start (written by `make bench`) -->",
+            start_marker("dashboard"),
             "| data | projects | nightly: every unit's dashboard | cold first view of a day "
             "(province subtree) | `/dashboard/` server time | queries | `/api/v1/dashboard/` | "
             "queries |",
@@ -886,14 +860,6 @@ class Command(BaseCommand):
                 f"{d['nightly']:.2f} s | {d['cold']:.2f} s | {d['page'] * 1000:.0f} ms | "
                 f"{d['page_queries']} | {d['api'] * 1000:.0f} ms | {d['api_queries']} |"
             )
-        dash.append("<!-- bench:dashboard:end -->")
-        text = _replace_block(text, "dashboard", dash, "Dashboard at province scale")
+        dash.append(end_marker("dashboard"))
+        text = replace_block(text, "dashboard", dash, "Dashboard at province scale")
         path.write_text(text)
-
-
-def _replace_block(text: str, name: str, lines: list[str], heading: str) -> str:
-    block = "\n".join(lines)
-    pattern = re.compile(rf"<!-- bench:{name}:start.*?<!-- bench:{name}:end -->", re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _m: block, text)
-    return text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
