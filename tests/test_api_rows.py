@@ -59,6 +59,7 @@ def test_project_list_is_the_serializers_json(client, varied, supervisor, unit_a
     assert listed, "the filter should leave some projects"
     by_id = {row["id"]: row for row in serializer_json(Project.objects.all())}
     assert listed == [by_id[row["id"]] for row in listed]
+    assert [list(row) for row in listed] == [list(by_id[row["id"]]) for row in listed]  # key order
     assert {row["id"] for row in listed} <= set(by_id)
     first = next(row for row in listed if row["id"] == varied[0])
     if not query:

@@ -59,6 +59,7 @@ class ValueRows:
         for name, field in serializer.fields.items():
             if isinstance(field, relations.ManyRelatedField):
                 self.many.append((name, *self._many(field)))
+                self.columns.append((name, f"_many_{name}", None))
             elif isinstance(field, relations.PrimaryKeyRelatedField):
                 self.columns.append((name, f"{_lookup(field.source)}_id", None))
             elif isinstance(field, CONVERTED):
@@ -71,7 +72,11 @@ class ValueRows:
                     f"{serializer_class.__name__}.{name}: {type(field).__name__} cannot be "
                     "read from value rows"
                 )
-        self.lookups = list(dict.fromkeys(lookup for _, lookup, _ in self.columns))
+        self.lookups = list(
+            dict.fromkeys(
+                lookup for _, lookup, _ in self.columns if not lookup.startswith("_many_")
+            )
+        )
         if "pk" not in self.lookups and "id" not in self.lookups:
             raise ImproperlyConfigured(f"{serializer_class.__name__} must include the id")
 
@@ -138,23 +143,19 @@ class ValueRows:
     def render(self, rows: Iterable[dict]) -> list[dict]:
         rows = list(rows)
         pk = "id" if "id" in self.lookups else "pk"
-        in_rows = bool(rows) and f"_many_{self.many[0][0]}" in rows[0] if self.many else True
-        ids = [row[pk] for row in rows]
-        related = (
-            {}
-            if in_rows
-            else {name: self._related(m2m, lookup, ids) for name, m2m, lookup in self.many}
-        )
-        out = []
-        for row in rows:
-            item = {}
-            for name, lookup, converter in self.columns:
-                value = row[lookup]
-                item[name] = value if converter is None or value is None else converter(value)
-            for name, _, _ in self.many:
-                item[name] = row[f"_many_{name}"] if in_rows else related[name].get(row[pk], [])
-            out.append(item)
-        return out
+        if rows and self.many and f"_many_{self.many[0][0]}" not in rows[0]:
+            ids = [row[pk] for row in rows]
+            for name, m2m, lookup in self.many:
+                related = self._related(m2m, lookup, ids)
+                for row in rows:
+                    row[f"_many_{name}"] = related.get(row[pk], [])
+        return [
+            {
+                name: row[key] if converter is None or row[key] is None else converter(row[key])
+                for name, key, converter in self.columns
+            }
+            for row in rows
+        ]
 
     @staticmethod
     def _through(m2m: models.ManyToManyField, lookup: str) -> QuerySet:
