@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import CheckConstraint
+from django.db.models import CheckConstraint, F
 from django.forms import modelform_factory
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
@@ -151,6 +151,27 @@ def test_a_constraint_using_an_excluded_field_is_skipped(project_a):
     # Every field excluded: nothing left to check.
     everything = {f.name for f in ProgressReport._meta.fields} | {"pk"}
     assert assert_same_as_django(report, exclude=everything) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        # Bound after total_investment, so every Q.check() fails to bind: all skipped.
+        (F("prior_investment") - 1, 0),
+        # Text minus one: a database error, Q.check() logs it and passes; the latitude counts.
+        (F("name") + 1, 1),
+        # Bound before: checked, and negative.
+        (F("id") - F("id") - 1, 2),
+    ],
+    ids=["later field", "query error", "earlier field"],
+)
+def test_an_expression_assigned_to_a_field_is_validated_as_django_does(project_a, value, refused):
+    project_a.total_investment = value
+    project_a.latitude = Decimal("999")
+    with transaction.atomic():
+        errors = assert_same_as_django(project_a)
+        assert Project.objects.filter(pk=project_a.pk).exists()
+    assert len(errors.get("__all__", [])) == refused
 
 
 def test_full_clean_and_model_forms_give_djangos_errors(project_a, monkeypatch):

@@ -19,6 +19,7 @@ safely falls back to the constraint's own ``validate()``, so its behaviour is Dj
   Django skips it, and so does its own ``validate()``, without a query);
 - a ``CheckConstraint`` subclass with its own ``validate()``;
 - a database without boolean expressions in ``COALESCE`` (Q.check does not wrap there either);
+- an expression assigned to a field that cannot be bound (``F()`` of a field bound after it);
 - any ``FieldError`` or ``DatabaseError`` from the batched query (each constraint is then checked
   on its own, and Django's ``Q.check`` logs and passes the ones the database cannot evaluate).
 
@@ -59,14 +60,34 @@ def _holds_in_one_query(
     connection = connections[using]
     if not connection.features.supports_comparing_boolean_expr:
         return {}
+    constraints = list(constraints)
+    if not constraints:
+        return {}
     # The same values CheckConstraint.validate() checks against, bound as annotations that are
     # not selected, exactly as Q.check() does.
     query = Query(None)
     against = instance._get_field_expression_map(meta=model_class._meta, exclude=exclude)
-    for name, value in against.items():
-        if not hasattr(value, "resolve_expression"):
-            value = Value(value)
-        query.add_annotation(value, name, select=False)
+    if all(isinstance(value, Value) for value in against.values()):
+        # Binding is the costly part in Python: bind only the fields the conditions name (an
+        # unused annotation is not in the SQL anyway). Plain values only: an expression assigned
+        # to a field (F("x") + 1) or a generated field may refer to other fields. A reference
+        # missed here shows as a FieldError below, and that constraint goes to its own
+        # validate(), which binds everything.
+        used = {
+            ref[0]
+            for constraint in constraints
+            for ref in instance._get_expr_references(constraint.condition)
+        }
+        against = {name: value for name, value in against.items() if name in used}
+    try:
+        for name, value in against.items():
+            if not hasattr(value, "resolve_expression"):
+                value = Value(value)
+            query.add_annotation(value, name, select=False)
+    except FieldError:
+        # An expression assigned to a field refers to a field not bound (yet): Q.check() fails
+        # the same way for each constraint, which its own validate() then skips.
+        return {}
     batched: list[CheckConstraint] = []
     for constraint in constraints:
         # Q.check() filters on COALESCE(condition, true); select that instead, one column each.
@@ -89,6 +110,8 @@ def _holds_in_one_query(
             row = query.get_compiler(using=using).execute_sql(SINGLE)
     except (DatabaseError, FieldError):
         # Let each constraint be validated (and, on a database error, logged) as Django does.
+        return {}
+    if row is None:  # not expected (no FROM, no WHERE), but then leave it all to Django
         return {}
     return {id(constraint): bool(holds) for constraint, holds in zip(batched, row, strict=True)}
 
