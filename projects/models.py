@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from tracker import validation
 from tracker.dates import validate_plausible_date, validate_plausible_year
 from tracker.periods import PERIOD_KIND_CHOICES
 
@@ -507,6 +508,9 @@ class Project(models.Model):
         m2m_fields=[cooperating_units, co_leaders, tags], excluded_fields=["light"]
     )
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("project")
         verbose_name_plural = _("projects")
@@ -592,6 +596,9 @@ class ProjectYearPlan(models.Model):
 
     history = HistoricalRecords()
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("annual plan")
         verbose_name_plural = _("annual plans")
@@ -650,6 +657,9 @@ class StageChange(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("stage change")
@@ -760,6 +770,9 @@ class MilestoneRevision(models.Model):
     )
     created_at = models.DateTimeField(_("revised at"), auto_now_add=True)
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("milestone revision")
         verbose_name_plural = _("milestone revisions")
@@ -858,6 +871,9 @@ class ProgressReport(models.Model):
 
     objects = ProgressReportQuerySet.as_manager()
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("progress report")
@@ -1023,6 +1039,9 @@ class ProjectFunding(models.Model):
 
     history = HistoricalRecords()
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("project funding")
         verbose_name_plural = _("project funding")
@@ -1099,6 +1118,9 @@ class FundingApplication(models.Model):
 
     history = HistoricalRecords()
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("funding application")
         verbose_name_plural = _("funding applications")
@@ -1161,6 +1183,9 @@ class Target(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("target")
@@ -1383,6 +1408,9 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("ledger import")

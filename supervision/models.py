@@ -19,7 +19,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from projects.models import Unit, UnitKind
-from tracker import periods
+from tracker import periods, validation
 from tracker.dates import validate_plausible_date
 
 RANKED_KINDS = [
@@ -63,6 +63,9 @@ class RankingScheme(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("ranking scheme")
@@ -113,6 +116,9 @@ class SchemeMetric(models.Model):
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
 
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("scheme metric")
@@ -258,6 +264,9 @@ class RankingSnapshot(models.Model):
     bulletin = models.JSONField(_("bulletin"), default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("ranking")
         verbose_name_plural = _("rankings")
@@ -346,6 +355,9 @@ class AlertRule(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("alert rule")
@@ -509,6 +521,9 @@ class InspectionScore(models.Model):
     )
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
     comment = models.CharField(_("comment"), max_length=300, blank=True)
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("inspection score")
@@ -785,6 +800,9 @@ class Issue(models.Model):
     objects = IssueQuerySet.as_manager()
     history = HistoricalRecords()
 
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
+
     class Meta:
         verbose_name = _("issue")
         verbose_name_plural = _("issues")
@@ -1029,6 +1047,9 @@ class ProjectNotice(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
+
+    # All check constraints in one query (tracker/validation.py says why).
+    validate_constraints = validation.validate_constraints
 
     class Meta:
         verbose_name = _("project notice")
