@@ -66,10 +66,7 @@ def importable_units(user):
     units = Unit.objects.active()
     if selectors.is_global(user):
         return units
-    q = Q(pk__in=[])
-    for path in selectors.scope_paths(user, selectors.EDIT_ROLES):
-        q |= Q(path__startswith=path)
-    return units.filter(q)
+    return units.filter(selectors.under(selectors.scope_paths(user, selectors.EDIT_ROLES)))
 
 
 def can_import(user, unit: Unit) -> bool:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects.models import Light, Project
+from projects.selectors import under
 from supervision.alerts import RULES
 from supervision.metrics import REGISTRY
 from supervision.models import (
@@ -212,10 +213,7 @@ def _decimal(value: str | None) -> Decimal | None:
 
 
 def _scope(entries: list[RankingEntry], prefix: str) -> Q:
-    q = Q(pk__in=[])
-    for entry in entries:
-        q |= Q(**{f"{prefix}__path__startswith": entry.unit.path})
-    return q
+    return under([entry.unit.path for entry in entries], f"{prefix}__path")
 
 
 def _ranked_unit(entries: list[RankingEntry], path: str) -> str:

@@ -19,9 +19,7 @@ def visible_schemes(user) -> QuerySet[RankingScheme]:
     memberships = selectors.user_memberships(user)
     if not memberships:
         return RankingScheme.objects.none()
-    q = Q(pk__in=[])
-    for path in selectors.scope_paths(user):
-        q |= Q(parent_unit__path__startswith=path)
+    q = selectors.under(selectors.scope_paths(user), "parent_unit__path")
     # Ancestors of the user's units: every proper prefix of each unit's path.
     ancestors = set()
     for membership in memberships:
@@ -41,9 +39,7 @@ def visible_snapshots(user) -> QuerySet[RankingSnapshot]:
     snapshots = RankingSnapshot.objects.filter(scheme__in=visible_schemes(user))
     if selectors.is_global(user):
         return snapshots
-    drafts = Q(pk__in=[])
-    for path in supervised_paths(user):
-        drafts |= Q(scheme__parent_unit__path__startswith=path)
+    drafts = selectors.under(supervised_paths(user), "scheme__parent_unit__path")
     return snapshots.filter(Q(status=SnapshotStatus.PUBLISHED) | drafts)
 
 
@@ -76,9 +72,8 @@ def issue_visibility_filter(user) -> Q:
 
     if selectors.is_global(user):
         return Q()
-    q = Q(pk__in=[])
-    for path in selectors.scope_paths(user):
-        q |= Q(unit__path__startswith=path) | Q(requested_by_unit__path__startswith=path)
+    paths = selectors.scope_paths(user)
+    q = selectors.under(paths, "unit__path") | selectors.under(paths, "requested_by_unit__path")
     q |= Q(project__in=Project.objects.visible_to(user))
     q |= Q(leader__user=user)
     return q
@@ -100,10 +95,7 @@ def office_queue(user):
     queue = Issue.objects.filter(Q(status=IssueStatus.PENDING) | Q(awaiting_office=True))
     if selectors.is_global(user):
         return queue
-    q = Q(pk__in=[])
-    for path in supervised_paths(user):
-        q |= Q(unit__path__startswith=path)
-    return queue.filter(q)
+    return queue.filter(selectors.under(supervised_paths(user), "unit__path"))
 
 
 def can_raise_issues(user) -> bool:

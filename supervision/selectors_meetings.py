@@ -19,10 +19,7 @@ from supervision.models import Inspection, Issue, Meeting, ProjectNotice
 
 def _under(field: str, paths: Iterable[str]) -> Q:
     """``field`` (a unit) lies in one of the subtrees ``paths``."""
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field}__path__startswith": path})
-    return q
+    return selectors.under(paths, f"{field}__path")
 
 
 def visible_inspections(user) -> QuerySet[Inspection]:
@@ -109,7 +106,4 @@ def leaders_to_name(user) -> QuerySet:
 
 
 def _path_in(paths: Iterable[str]) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(path__startswith=path)
-    return q
+    return selectors.under(paths)

@@ -23,10 +23,9 @@ def my_issues(request: HttpRequest) -> Panel | None:
     supervises = selectors.can_raise_issues(user)
     if not unit_paths and not supervises:
         return None
-    q = Q(pk__in=[])
-    for path in unit_paths:
-        q |= Q(unit__path__startswith=path)
-    mine = Issue.objects.filter(q, status__in=ISSUE_ACTIVE_STATUSES)
+    mine = Issue.objects.filter(
+        project_selectors.under(unit_paths, "unit__path"), status__in=ISSUE_ACTIVE_STATUSES
+    )
     rows = list(mine.select_related("project").order_by("deadline", "id")[:ROWS])
     for issue in rows:
         issue.overdue_days = issue.days_overdue(today)

@@ -106,3 +106,33 @@ def test_related_values_keep_the_related_models_order(varied, monkeypatch, order
     listed = rows.render(rows.values(Project.objects.order_by("id")))
     assert listed == serializer_json(Project.objects.order_by("id"))
     assert any(len(row["co_leaders"]) == 3 for row in listed)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "count", "ids"),
+    [
+        ("page_size=2", 200, 3, 2),
+        ("page_size=2&page=2", 200, 3, 1),
+        ("page_size=2&page=3", 400, None, None),  # past the end: counted on its own, refused
+        ("page_size=2&page=x", 400, None, None),
+        ("page_size=2&ordering=-name&page=2", 200, 3, 1),
+    ],
+)
+def test_pages_are_counted_with_their_own_query(
+    client, varied, supervisor, query, status, count, ids, django_assert_max_num_queries
+):
+    headers = bearer(make_token(supervisor))
+    client.get("/api/v1/me/", headers=headers)  # the token's first use writes last_used_at
+    with django_assert_max_num_queries(4):
+        response = client.get(f"/api/v1/projects/?{query}", headers=headers)
+    assert response.status_code == status, response.content[:300]
+    if status == 200:
+        body = response.json()
+        assert body["count"] == count == Project.objects.count()
+        assert len(body["results"]) == ids
+        assert (body["next"] is None) == ("page=2" in query)
+
+
+def test_an_empty_list_is_counted_as_zero(client, db, supervisor):
+    response = client.get("/api/v1/projects/", headers=bearer(make_token(supervisor)))
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}

@@ -1273,9 +1273,7 @@ class TombstoneViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         tombstones = Tombstone.objects.order_by("id")
         if selectors.is_global(user):
             return tombstones
-        departures = Q(pk__in=[])
-        for path in selectors.scope_paths(user):
-            departures |= Q(scope_path__startswith=path)
+        departures = selectors.under(selectors.scope_paths(user), "scope_path")
         return tombstones.filter(Q(reason=TombstoneReason.DELETED) | departures)
 
     def list(self, request: Request, *args, **kwargs) -> Response:

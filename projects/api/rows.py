@@ -17,19 +17,22 @@ when the rows are compiled, so a new field cannot silently come out wrong.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import Paginator
 from django.db import connections, models
-from django.db.models import Expression, OuterRef, QuerySet
+from django.db.models import Count, Expression, OuterRef, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from rest_framework import relations, serializers
 from rest_framework.response import Response
+
+from projects.api.views import StandardPagination
 
 # Fields whose representation of a non-null value read from the database is the value itself.
 TAKEN_AS_IS = (
@@ -100,11 +103,14 @@ class ValueRows:
         connection = connections[queryset.db]
         if connection.vendor != "postgresql":
             return queryset.values(*self.lookups)
-        arrays = {
-            f"_many_{name}": self._array(m2m, lookup, connection.ops.quote_name)
-            for name, m2m, lookup in self.many
-        }
-        return queryset.annotate(**arrays).values(*self.lookups, *arrays)
+        return queryset.annotate(**self._arrays(connection.alias)).values(
+            *self.lookups, *(f"_many_{name}" for name, _, _ in self.many)
+        )
+
+    @functools.cache  # noqa: B019 (one ValueRows a serializer, kept for the process anyway)
+    def _arrays(self, alias: str) -> dict[str, Expression]:
+        quote = connections[alias].ops.quote_name
+        return {f"_many_{name}": self._array(m2m, lookup, quote) for name, m2m, lookup in self.many}
 
     def _array(self, m2m: models.ManyToManyField, lookup: str, quote) -> Expression:
         """``ARRAY(SELECT … ORDER BY …)`` of one object's related values. Written as SQL when the
@@ -181,13 +187,44 @@ class ValueRows:
         return grouped
 
 
-@cache
+@functools.cache
 def value_rows(serializer_class: type[serializers.ModelSerializer]) -> ValueRows:
     return ValueRows(serializer_class)
 
 
+class PageCountedPaginator(Paginator):
+    """Counts the list with its page's own query (``COUNT(*) OVER ()``): one query instead of a
+    count and a page, whose visibility condition the ORM would compile twice (the count was an
+    eighth of a page of 50 projects). PostgreSQL computes the page's arrays after its LIMIT, for
+    the page's rows only. A page with no row to carry the count (an empty list, a page past the
+    end), a non-numeric page and a DISTINCT or combined query are counted as Django does."""
+
+    def page(self, number):
+        query = self.object_list.query
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            wanted = 0
+        if wanted < 1 or self.orphans or query.distinct or query.combinator:
+            return super().page(number)
+        bottom = (wanted - 1) * self.per_page
+        counted = self.object_list.annotate(_total=Window(Count("*")))
+        rows = list(counted[bottom : bottom + self.per_page])
+        if not rows:
+            return super().page(number)
+        self.count = rows[0]["_total"]  # Paginator.count is a cached_property: this is its value
+        return self._get_page(rows, self.validate_number(wanted), self)
+
+
+class PageCountedPagination(StandardPagination):
+    django_paginator_class = PageCountedPaginator
+
+
 class ValueRowsListMixin:
-    """``list()`` from value rows; detail views and writes keep the serializer."""
+    """``list()`` from value rows, counted with the page; detail views and writes keep the
+    serializer."""
+
+    pagination_class = PageCountedPagination
 
     def list(self, request, *args, **kwargs) -> Response:
         rows = value_rows(self.get_serializer_class())
