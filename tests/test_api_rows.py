@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from rest_framework import serializers
 
 from projects.api.resources import ProjectSerializer
@@ -136,3 +137,12 @@ def test_pages_are_counted_with_their_own_query(
 def test_an_empty_list_is_counted_as_zero(client, db, supervisor):
     response = client.get("/api/v1/projects/", headers=bearer(make_token(supervisor)))
     assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_times_follow_the_current_time_zone_as_drf_has_them(varied):
+    """In UTC, DRF writes "Z" rather than "+00:00"; the rows do the same."""
+    rows = value_rows(ProjectSerializer)
+    with timezone.override("UTC"):
+        listed = rows.render(rows.values(Project.objects.order_by("id")))
+        assert listed == serializer_json(Project.objects.order_by("id"))
+    assert listed[0]["created_at"].endswith("Z")

@@ -17,11 +17,14 @@ when the rows are compiled, so a new field cannot silently come out wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ImproperlyConfigured
@@ -29,8 +32,10 @@ from django.core.paginator import Paginator
 from django.db import connections, models
 from django.db.models import Count, Expression, OuterRef, QuerySet, Window
 from django.db.models.expressions import RawSQL
-from rest_framework import relations, serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, relations, serializers
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from projects.api.views import StandardPagination
 
@@ -49,14 +54,43 @@ def _lookup(source: str) -> str:
     return source.replace(".", "__")
 
 
+def _converter(field: serializers.Field) -> Callable[[Any, tzinfo], Any]:
+    def convert(value: Any, zone: tzinfo) -> Any:
+        return field.to_representation(value)
+
+    return convert
+
+
+def _datetime_converter(field: serializers.DateTimeField) -> Callable[[Any, tzinfo], Any]:
+    """DRF's ``DateTimeField.to_representation`` for ISO 8601 in the current time zone, with
+    the zone looked up once a page rather than once a value (a fifth of a page of 50 projects);
+    any other set-up (a format, a time zone of the field's own, naive times) is DRF's own."""
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if (
+        not settings.USE_TZ
+        or hasattr(field, "timezone")
+        or not isinstance(output_format, str)
+        or output_format.lower() != ISO_8601
+    ):
+        return _converter(field)
+
+    def convert(value: dt.datetime, zone: tzinfo) -> str:
+        if value.tzinfo is None:
+            return field.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return convert
+
+
 class ValueRows:
     """One read-only ``ModelSerializer``, compiled into value columns."""
 
     def __init__(self, serializer_class: type[serializers.ModelSerializer]):
         serializer = serializer_class()
         self.model: type[models.Model] = serializer.Meta.model
-        # (JSON key, values() lookup, converter or None when taken as it is)
-        self.columns: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        # (JSON key, values() lookup, converter(value, time zone) or None when taken as it is)
+        self.columns: list[tuple[str, str, Callable[[Any, tzinfo], Any] | None]] = []
         # (JSON key, many-to-many field, value lookup on the through table)
         self.many: list[tuple[str, models.ManyToManyField, str]] = []
         for name, field in serializer.fields.items():
@@ -65,10 +99,12 @@ class ValueRows:
                 self.columns.append((name, f"_many_{name}", None))
             elif isinstance(field, relations.PrimaryKeyRelatedField):
                 self.columns.append((name, f"{_lookup(field.source)}_id", None))
+            elif isinstance(field, serializers.DateTimeField):
+                self.columns.append((name, _lookup(field.source), _datetime_converter(field)))
             elif isinstance(field, CONVERTED):
-                self.columns.append((name, _lookup(field.source), field.to_representation))
+                self.columns.append((name, _lookup(field.source), _converter(field)))
             elif isinstance(field, TAKEN_AS_IS):
-                converter = None if type(field) in TAKEN_AS_IS else field.to_representation
+                converter = None if type(field) in TAKEN_AS_IS else _converter(field)
                 self.columns.append((name, _lookup(field.source), converter))
             else:
                 raise ImproperlyConfigured(
@@ -155,9 +191,12 @@ class ValueRows:
                 related = self._related(m2m, lookup, ids)
                 for row in rows:
                     row[f"_many_{name}"] = related.get(row[pk], [])
+        zone = timezone.get_current_timezone()  # DRF looks it up for every value
         return [
             {
-                name: row[key] if converter is None or row[key] is None else converter(row[key])
+                name: (
+                    row[key] if converter is None or row[key] is None else converter(row[key], zone)
+                )
                 for name, key, converter in self.columns
             }
             for row in rows
