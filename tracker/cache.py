@@ -39,6 +39,8 @@ class FailSoftRedisCache(RedisCache):
         super().__init__(server, params)
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._client = None
+        self._scripts: dict[str, object] = {}
 
     @property
     def available(self) -> bool:
@@ -104,8 +106,17 @@ class FailSoftRedisCache(RedisCache):
             raise
 
     def redis_client(self):
-        """The redis-py client of the (first) server, for atomic scripts."""
-        return self._cache.get_client(write=True)
+        """The redis-py client of the (first) server, for atomic scripts: made once (Django makes
+        a new one, with its ~170 response callbacks, at every call), on Django's own pool."""
+        if self._client is None:
+            self._client = self._cache.get_client(write=True)
+        return self._client
+
+    def script(self, source: str):
+        """``source`` as a redis-py Script: sent once, then run by its SHA1 (EVALSHA)."""
+        if source not in self._scripts:
+            self._scripts[source] = self.redis_client().register_script(source)
+        return self._scripts[source]
 
 
 # --- rate limits ---------------------------------------------------------------------------------
@@ -156,14 +167,9 @@ def hit(key: str, limit: int, window: float) -> tuple[bool, float]:
         now_ms = int(time.time() * 1000)
         member = f"{now_ms}-{threading.get_ident()}-{next(_counter)}"
         try:
-            allowed, wait_ms = backend.redis_client().eval(
-                _SLIDING_WINDOW,
-                1,
-                backend.make_key(f"rate:{key}"),
-                now_ms,
-                int(window * 1000),
-                limit,
-                member,
+            allowed, wait_ms = backend.script(_SLIDING_WINDOW)(
+                keys=[backend.make_key(f"rate:{key}")],
+                args=[now_ms, int(window * 1000), limit, member],
             )
             return bool(allowed), max(int(wait_ms), 0) / 1000
         except UNREACHABLE as exc:
