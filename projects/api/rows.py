@@ -22,6 +22,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -46,8 +47,6 @@ TAKEN_AS_IS = (
     serializers.IntegerField,
     serializers.BooleanField,
 )
-# Fields whose ``to_representation`` turns the database value into the JSON value.
-CONVERTED = (serializers.DateTimeField, serializers.DateField, serializers.DecimalField)
 
 
 def _lookup(source: str) -> str:
@@ -56,6 +55,40 @@ def _lookup(source: str) -> str:
 
 def _converter(field: serializers.Field) -> Callable[[Any, tzinfo], Any]:
     def convert(value: Any, zone: tzinfo) -> Any:
+        return field.to_representation(value)
+
+    return convert
+
+
+def _date_converter(field: serializers.DateField) -> Callable[[Any, tzinfo], Any]:
+    """DRF's ISO 8601 date (``isoformat()``) without its per-value checks."""
+    output_format = getattr(field, "format", api_settings.DATE_FORMAT)
+    if not isinstance(output_format, str) or output_format.lower() != ISO_8601:
+        return _converter(field)
+
+    def convert(value: dt.date, zone: tzinfo) -> Any:
+        if isinstance(value, dt.datetime):
+            return field.to_representation(value)  # DRF refuses it: so do we
+        return value.isoformat()
+
+    return convert
+
+
+def _decimal_converter(field: serializers.DecimalField) -> Callable[[Any, tzinfo], Any]:
+    """DRF's decimal string for a value that already has the field's decimal places (a column's
+    ``numeric(p, s)`` value has): quantizing it changes nothing, so it is only formatted."""
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not coerce or field.normalize_output or field.localize or field.decimal_places is None:
+        return _converter(field)
+    exponent = -field.decimal_places
+
+    def convert(value: Any, zone: tzinfo) -> Any:
+        if (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and value.as_tuple().exponent == exponent
+        ):
+            return f"{value:f}"
         return field.to_representation(value)
 
     return convert
@@ -101,8 +134,10 @@ class ValueRows:
                 self.columns.append((name, f"{_lookup(field.source)}_id", None))
             elif isinstance(field, serializers.DateTimeField):
                 self.columns.append((name, _lookup(field.source), _datetime_converter(field)))
-            elif isinstance(field, CONVERTED):
-                self.columns.append((name, _lookup(field.source), _converter(field)))
+            elif isinstance(field, serializers.DateField):
+                self.columns.append((name, _lookup(field.source), _date_converter(field)))
+            elif isinstance(field, serializers.DecimalField):
+                self.columns.append((name, _lookup(field.source), _decimal_converter(field)))
             elif isinstance(field, TAKEN_AS_IS):
                 converter = None if type(field) in TAKEN_AS_IS else _converter(field)
                 self.columns.append((name, _lookup(field.source), converter))
