@@ -1,6 +1,6 @@
 """The project list's filters and sort orders, shared by the page and its Excel export.
 
-Every filter narrows ``Project.objects.visible_to(user)``; the choices offered (units, townships,
+Every filter narrows ``selectors.visible_projects(user)``; the choices offered (units, townships,
 leaders) are limited to what the user can see, so a filter never reveals anything outside scope.
 """
 
@@ -101,7 +101,7 @@ def apply_sort(queryset: QuerySet[Project], key: str) -> QuerySet[Project]:
 
 
 def _visible_projects(request: HttpRequest) -> QuerySet[Project]:
-    return Project.objects.visible_to(request.user)
+    return selectors.visible_projects(request.user)
 
 
 def unit_choices(request: HttpRequest | None) -> QuerySet[Unit]:
@@ -240,6 +240,6 @@ class ProjectFilter(django_filters.FilterSet):
 
 def filtered_projects(request: HttpRequest) -> tuple[ProjectFilter, QuerySet[Project]]:
     """The user's visible projects narrowed and sorted by the request's query string."""
-    base = apply_sort(Project.objects.visible_to(request.user), DEFAULT_SORT)
+    base = apply_sort(selectors.visible_projects(request.user), DEFAULT_SORT)
     filterset = ProjectFilter(request.GET, queryset=base, request=request)
     return filterset, filterset.qs

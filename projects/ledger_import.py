@@ -1178,19 +1178,20 @@ def _apply_report_row(batch: ImportBatch, row: dict, actor, context: dict) -> bo
 # ---------------------------------------------------------------------------------------------
 
 
-def dispatch_prepare(batch: ImportBatch) -> None:
-    from projects import tasks
+# The Celery tasks that run the steps (projects/tasks.py), by name: the tasks call this module.
+PREPARE_TASK = "projects.tasks.ledger_prepare"
+COMMIT_TASK = "projects.tasks.ledger_commit"
 
+
+def dispatch_prepare(batch: ImportBatch) -> None:
     if batch.status == ImportStatus.PARSING:
         report_progress(batch.pk, 0, 0)
-        outbox.enqueue(tasks.ledger_prepare, batch.pk)
+        outbox.enqueue(PREPARE_TASK, batch.pk)
 
 
 def dispatch_commit(batch: ImportBatch) -> None:
-    from projects import tasks
-
     report_progress(batch.pk, 0, 0)
-    outbox.enqueue(tasks.ledger_commit, batch.pk)
+    outbox.enqueue(COMMIT_TASK, batch.pk)
 
 
 def run_file(

@@ -348,25 +348,6 @@ def bundle_ids():
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def visible_to(self, user) -> ProjectQuerySet:
-        from projects.selectors import project_visibility_filter
-
-        return self.filter(project_visibility_filter(user))
-
-    def editable_by(self, user) -> ProjectQuerySet:
-        """Projects the user may change (``selectors.can_edit_project``)."""
-        from projects.selectors import EDIT_ROLES, project_role_filter
-
-        return self.filter(project_role_filter(user, EDIT_ROLES))
-
-    def supervised_by(self, user) -> ProjectQuerySet:
-        """Projects whose responsible unit the user supervises (``selectors.can_supervise``):
-        what an inspection by the user may visit and score, a meeting put on its agenda, an
-        issue the user raises concern."""
-        from projects.selectors import SUPERVISE_ROLES, project_role_filter
-
-        return self.filter(project_role_filter(user, SUPERVISE_ROLES))
-
     def in_unit_subtree(self, unit: Unit) -> ProjectQuerySet:
         return self.filter(lead_unit__path__startswith=unit.path)
 

@@ -23,6 +23,7 @@ from projects.models import (
     Membership,
     ProgressReport,
     Project,
+    ProjectQuerySet,
     Role,
     Target,
     Unit,
@@ -106,6 +107,23 @@ def project_role_filter(user, roles: Iterable[str]) -> Q:
     return _subtree_q("lead_unit", scope_paths(user, roles))
 
 
+def visible_projects(user) -> ProjectQuerySet:
+    """The projects ``user`` may see (``project_visibility_filter``)."""
+    return Project.objects.filter(project_visibility_filter(user))
+
+
+def editable_projects(user) -> ProjectQuerySet:
+    """The projects the user may change (``can_edit_project``)."""
+    return Project.objects.filter(project_role_filter(user, EDIT_ROLES))
+
+
+def supervised_projects(user) -> ProjectQuerySet:
+    """The projects whose responsible unit the user supervises (``can_supervise``): what an
+    inspection by the user may visit and score, a meeting put on its agenda, an issue the user
+    raises concern."""
+    return Project.objects.filter(project_role_filter(user, SUPERVISE_ROLES))
+
+
 def visible_units(user):
     if is_global(user):
         return Unit.objects.all()
@@ -185,7 +203,7 @@ def project_reference_choices(
         region: list[str] | None = [jurisdiction_path(lead_unit)]
     else:
         region = jurisdiction_paths(user, EDIT_ROLES)
-    parents = Project.objects.editable_by(user).filter(parent__isnull=True)
+    parents = editable_projects(user).filter(parent__isnull=True)
     if project is not None and project.pk:
         parents = parents.exclude(pk=project.pk)
     units = units_in(region)
@@ -201,7 +219,7 @@ def project_reference_choices(
 
 
 def can_view_project(user, project: Project) -> bool:
-    return Project.objects.filter(pk=project.pk).visible_to(user).exists()
+    return visible_projects(user).filter(pk=project.pk).exists()
 
 
 def can_edit_project(user, project: Project) -> bool:

@@ -6,8 +6,12 @@ and funding), since Django does not fast-delete models that have receivers.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db.models.signals import post_delete
 from django.dispatch import Signal, receiver
+from django.utils import timezone
 
 from projects.models import (
     FundingApplication,
@@ -54,3 +58,8 @@ demo_seeded = Signal()
 # Sent by ``services.projects_bulk_create`` (which bypasses ``post_save``) with ``ids``, the
 # primary keys of the projects created, so that apps built on projects (the alert scan) follow.
 projects_bulk_saved = Signal()
+
+
+def tombstone_cutoff() -> dt.datetime:
+    """Tombstones older than this are pruned; a mirror asking from before it must pull all."""
+    return timezone.now() - dt.timedelta(days=settings.TRACKER_TOMBSTONE_DAYS)

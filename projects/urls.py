@@ -1,9 +1,11 @@
 from django.urls import path
 
-from projects.views import detail, edit, home, ledgers, lists, photos, reports
+from projects.views import account, detail, edit, home, ledgers, lists, photos, reports
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("accounts/tokens/", account.api_tokens, name="api_tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("projects/", lists.project_list, name="project_list"),
     path("projects/export.xlsx", lists.project_list_export, name="project_list_export"),
     path("projects/new/", edit.project_create, name="project_create"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from supervision.alerts import RULES
-from supervision.metrics import METRIC_CHOICES
+from supervision.catalogue import METRIC_CHOICES
 from supervision.models import (
     RANKED_KINDS,
     Alert,
@@ -27,6 +27,7 @@ from supervision.models import (
     Webhook,
     WebhookDelivery,
 )
+from supervision.notifications import EVENTS, deliveries_retry, webhook_send_test
 
 
 class SchemeForm(forms.ModelForm):
@@ -158,7 +159,6 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 def _event_choices():
-    from supervision.notifications import EVENTS
 
     return [(key, label) for key, label in EVENTS.items()]
 
@@ -233,7 +233,6 @@ class WebhookAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("Send a test message"))
     def send_test_message(self, request, queryset) -> None:
-        from supervision.notifications import webhook_send_test
 
         for webhook in queryset:
             delivery = webhook_send_test(webhook, actor=request.user)
@@ -276,7 +275,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again"))
     def retry(self, request, queryset) -> None:
-        from supervision.notifications import deliveries_retry
 
         queued = deliveries_retry(queryset)
         self.message_user(

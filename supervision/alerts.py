@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import (
     DecimalField,
@@ -33,7 +34,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from projects.models import (
     CLOSED_STAGES,
@@ -51,7 +51,9 @@ from projects.models import (
 )
 from projects.selectors import report_deadline, report_period_kind
 from supervision import notifications
-from supervision.models import Alert, AlertLevel, AlertRule
+from supervision.catalogue import RULE_SPECS
+from supervision.models import ISSUE_ACTIVE_STATUSES, Alert, AlertLevel, AlertRule, Issue
+from supervision.services import escalate_overdue
 from tracker import periods
 
 ZERO = Decimal(0)
@@ -253,7 +255,6 @@ def _stalled(today: dt.date, projects) -> list[Finding]:
 def _issue_overdue(today: dt.date, projects) -> list[Finding]:
     """A ledger issue still being rectified past its deadline; the value is the days overdue.
     Issues reported rectified (awaiting verification), closed or declined do not light."""
-    from supervision.models import ISSUE_ACTIVE_STATUSES, Issue
 
     issues = Issue.objects.filter(status__in=ISSUE_ACTIVE_STATUSES, deadline__lt=today)
     if projects is not None:
@@ -265,76 +266,24 @@ def _issue_overdue(today: dt.date, projects) -> list[Finding]:
     ]
 
 
+# What each rule finds; its name, thresholds and help are in supervision/catalogue.py.
+FINDERS: dict[str, Callable[[dt.date, Iterable[int] | None], list[Finding]]] = {
+    "milestone_overdue": _milestone_overdue,
+    "not_started": _not_started,
+    "investment_lag": _investment_lag,
+    "report_missing": _report_missing,
+    "target_zero": _target_zero,
+    "stalled": _stalled,
+    "issue_overdue": _issue_overdue,
+}
+if FINDERS.keys() != RULE_SPECS.keys():
+    raise ImproperlyConfigured("Every alert rule of the catalogue needs a finder, and only those.")
+
 RULES: dict[str, Rule] = {
-    rule.key: rule
-    for rule in [
-        Rule(
-            "milestone_overdue",
-            _("milestone overdue"),
-            _("days"),
-            Decimal(1),
-            Decimal(16),
-            _milestone_overdue,
-            _("An open milestone past its due date; the value is the days overdue."),
-        ),
-        Rule(
-            "not_started",
-            _("not started on time"),
-            _("days"),
-            Decimal(1),
-            Decimal(30),
-            _not_started,
-            _("Not under construction after the year plan's start date; days since."),
-        ),
-        Rule(
-            "investment_lag",
-            _("investment behind schedule"),
-            _("points"),
-            Decimal(10),
-            Decimal(20),
-            _investment_lag,
-            _("Points by which year-to-date investment trails the elapsed share of the year."),
-        ),
-        Rule(
-            "report_missing",
-            _("progress report missing"),
-            _("rounds"),
-            Decimal(1),
-            Decimal(2),
-            _report_missing,
-            _("No submitted report for the last round due; red when two rounds running."),
-        ),
-        Rule(
-            "target_zero",
-            _("target still at zero"),
-            _("quarters"),
-            Decimal(1),
-            Decimal(2),
-            _target_zero,
-            _("未破零 after the first quarter; red after the half-year."),
-        ),
-        Rule(
-            "stalled",
-            _("stalled"),
-            _("reports"),
-            Decimal(3),
-            Decimal(6),
-            _stalled,
-            _("No investment in the latest reports running."),
-        ),
-        Rule(
-            "issue_overdue",
-            _("issue past its deadline"),
-            _("days"),
-            Decimal(1),
-            Decimal(8),
-            _issue_overdue,
-            _(
-                "A ledger issue not rectified by its deadline; red from the red threshold on, "
-                "when the daily job also steps it to 督办."
-            ),
-        ),
-    ]
+    key: Rule(
+        spec.key, spec.label, spec.measure, spec.yellow_at, spec.red_at, FINDERS[key], spec.help
+    )
+    for key, spec in RULE_SPECS.items()
 }
 
 
@@ -379,8 +328,6 @@ def scan_alerts(
     scope = None if projects is None else sorted(set(projects))
     result = ScanResult()
     if scope is None:
-        from supervision.services import escalate_overdue
-
         result.escalated = len(escalate_overdue(today=today))
     # Alerts, the notices of new red lights and the lights in one transaction: a scan stopped
     # half-way (a killed worker, a deploy) leaves them as they were, never disagreeing.

@@ -190,7 +190,7 @@ class IssueRaiseSerializer(ScopedReferences, StrictSerializer):
 def units_to_push(user):
     """Units one may ask the county to push: those of the counties of the caller's units (the
     service checks the county of the unit asking)."""
-    paths = project_selectors.jurisdiction_paths(user, services.UNIT_ROLES)
+    paths = project_selectors.jurisdiction_paths(user, selectors.UNIT_ROLES)
     return project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE)
 
 
@@ -209,7 +209,7 @@ class HelpRequestSerializer(ScopedReferences, StrictSerializer):
     def reference_scopes(self, user) -> dict:
         return {
             "requesting_unit": project_selectors.visible_units(user),
-            "project": Project.objects.visible_to(user),
+            "project": project_selectors.visible_projects(user),
             "target_unit": units_to_push(user),
         }
 

@@ -235,7 +235,7 @@ class ScoreRowSerializer(ScopedReferences, StrictSerializer):
 
     def reference_scopes(self, user) -> dict:
         # Which of them the inspection visited is the service's rule.
-        return {"project": Project.objects.visible_to(user)}
+        return {"project": project_selectors.visible_projects(user)}
 
 
 class ScoreSheetSerializer(ScopedReferences, StrictSerializer):
@@ -303,7 +303,7 @@ class NoticeIssueSerializer(ScopedReferences, StrictModelSerializer):
         extra_kwargs = {"requirement": {"allow_blank": True}}
 
     def reference_scopes(self, user) -> dict:
-        return {"project": Project.objects.visible_to(user)}
+        return {"project": project_selectors.visible_projects(user)}
 
 
 class NoticeSettleSerializer(StrictSerializer):

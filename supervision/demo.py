@@ -11,8 +11,11 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils import timezone
 
+from projects.signals import demo_seeded
 from supervision import notifications, rankings
 from supervision.alerts import scan_alerts
+from supervision.demo_ledger import seed_ledger
+from supervision.demo_meetings import seed_inspections_and_meetings
 from supervision.metrics import Facts
 from supervision.models import Notification, RankingScheme, SchemeMetric
 from tracker import periods
@@ -101,8 +104,6 @@ def create_default_schemes(county, year: int) -> list[RankingScheme]:
 def seed_supervision(*, today: dt.date, county, supervisor, **kwargs) -> None:
     """The ledger, the alert scan of the day (which also steps overdue issues up), and the
     rankings."""
-    from supervision.demo_ledger import seed_ledger
-    from supervision.demo_meetings import seed_inspections_and_meetings
 
     seed_inspections_and_meetings(today=today, county=county, supervisor=supervisor)
     seed_ledger(today=today, county=county, supervisor=supervisor)
@@ -172,6 +173,5 @@ def seed_rankings(*, today: dt.date, county, supervisor, **kwargs) -> None:
 
 
 def connect() -> None:
-    from projects.signals import demo_seeded
 
     demo_seeded.connect(seed_supervision, dispatch_uid="supervision-demo")

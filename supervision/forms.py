@@ -10,6 +10,7 @@ from projects import selectors as project_selectors
 from projects.models import Leader, Project, Unit, UnitKind
 from supervision import selectors_meetings
 from supervision.models import EscalationLevel, IssueCategory, IssueSource
+from supervision.selectors import UNIT_ROLES
 from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateField
 
 DATE_INPUT = forms.DateInput(attrs=DATE_PICKER_ATTRS, format="%Y-%m-%d")
@@ -50,7 +51,6 @@ def _units(user, *, supervised: bool):
 
 def _units_to_push(user):
     """Units one may ask the county to push: those of the counties of the user's units."""
-    from supervision.services import UNIT_ROLES
 
     paths = project_selectors.jurisdiction_paths(user, UNIT_ROLES)
     return project_selectors.units_in(paths).exclude(kind=UnitKind.VILLAGE).order_by("path")
@@ -110,7 +110,7 @@ class HelpRequestForm(LedgerForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["requesting_unit"].queryset = _units(user, supervised=False)
-        self.fields["project"].queryset = Project.objects.visible_to(user).order_by("name")
+        self.fields["project"].queryset = project_selectors.visible_projects(user).order_by("name")
         self.fields["target_unit"].queryset = _units_to_push(user)
 
 

@@ -19,6 +19,7 @@ from projects import ledger_registry
 from supervision import selectors
 from supervision.metrics import REGISTRY
 from supervision.models import RankingSnapshot, SnapshotStatus
+from supervision.views_issues import issue_export
 from tracker import spreadsheets
 
 LEDGER_LANGUAGE = "zh-hans"
@@ -97,7 +98,6 @@ def ranking_ledger_export(request: HttpRequest) -> HttpResponse:
 
 
 def issue_ledger_export(request: HttpRequest) -> HttpResponse:
-    from supervision.views_issues import issue_export
 
     return issue_export(request)
 

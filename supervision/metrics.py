@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
 
 from projects.models import (
     NOT_REPORTING_STAGES,
@@ -39,6 +38,8 @@ from projects.models import (
 )
 from projects.selectors import report_deadline, report_period_kind, targets_as_of
 from projects.tallies import report_figures
+from supervision.catalogue import METRIC_SPECS
+from supervision.models import InspectionScore, Issue, IssueStatus
 from tracker import periods
 
 HUNDRED = Decimal(100)
@@ -349,7 +350,6 @@ class Facts:
         between 1 January and ``as_of``, or they were closed by then ahead of a later deadline or
         without one), and how many of them were closed (销号) by their deadline. Requests not
         accepted are not the unit's."""
-        from supervision.models import Issue, IssueStatus
 
         def compute() -> Figures:
             year_start = dt.date(as_of.year, 1, 1)
@@ -368,7 +368,6 @@ class Facts:
     def inspection_scores(self, start: dt.date, end: dt.date, via: str) -> Figures:
         """Scores given to projects in inspections (观摩评比) held between ``start`` and ``end``:
         their sum and count per unit, so averages roll up correctly."""
-        from supervision.models import InspectionScore
 
         def compute() -> Figures:
             scores = InspectionScore.objects.filter(
@@ -603,94 +602,23 @@ def _inspection_score(ctx: Context) -> Values:
     }
 
 
-_METRICS = [
-    Metric(
-        "investment_rate",
-        _("investment completion rate"),
-        "%",
-        True,
-        _investment_rate,
-        _("Year-to-date completed investment ÷ annual planned investment."),
-    ),
-    Metric(
-        "schedule_gap",
-        _("gap to the elapsed share of the year"),
-        "%",
-        True,
-        _schedule_gap,
-        _("Investment completion rate minus the share of the year elapsed (序时进度), in points."),
-    ),
-    Metric(
-        "start_rate",
-        _("start rate"),
-        "%",
-        True,
-        _start_rate,
-        _("Projects started ÷ projects due to start by the end of the period."),
-    ),
-    Metric(
-        "milestone_rate",
-        _("milestones on time"),
-        "%",
-        True,
-        _milestone_rate,
-        _("Milestones done by their due date ÷ milestones due this year up to the period end."),
-    ),
-    Metric(
-        "report_timeliness",
-        _("reporting timeliness"),
-        "%",
-        True,
-        _timeliness,
-        _("Reports first submitted by their deadline ÷ reports due."),
-    ),
-    *[
-        Metric(
-            f"target_{value}",
-            format_lazy(_("{target}: completion"), target=label),
-            "%",
-            True,
-            _target_rate(value),
-            _("Achieved so far ÷ the year's target."),
-        )
-        for value, label in TargetMetric.choices
-    ],
-    Metric(
-        "red_cards",
-        _("projects with a red card"),
-        "",
-        False,
-        _red_cards,
-        _("Projects currently under a red card; fewer is better."),
-    ),
-    Metric(
-        "red_lights",
-        _("projects on a red light"),
-        "",
-        False,
-        _red_lights,
-        _("Projects whose light is red now (red alerts or a red card); fewer is better."),
-    ),
-    Metric(
-        "issue_close_rate",
-        _("issues closed"),
-        "%",
-        True,
-        _issue_close_rate,
-        _(
-            "Issues closed (销号) by their deadline ÷ issues due this year by the period end "
-            "(an issue closed ahead of its deadline counts at once)."
-        ),
-    ),
-    Metric(
-        "inspection_score",
-        _("on-site appraisal score"),
-        "",
-        True,
-        _inspection_score,
-        _("Average score of the unit's projects in the inspections held in the period (观摩评比)."),
-    ),
-]
+# How each metric is computed; its name, direction and help are in supervision/catalogue.py.
+COMPUTES: dict[str, Callable[[Context], Values]] = {
+    "investment_rate": _investment_rate,
+    "schedule_gap": _schedule_gap,
+    "start_rate": _start_rate,
+    "milestone_rate": _milestone_rate,
+    "report_timeliness": _timeliness,
+    **{f"target_{value}": _target_rate(value) for value, label in TargetMetric.choices},
+    "red_cards": _red_cards,
+    "red_lights": _red_lights,
+    "issue_close_rate": _issue_close_rate,
+    "inspection_score": _inspection_score,
+}
+if COMPUTES.keys() != METRIC_SPECS.keys():
+    raise ImproperlyConfigured("Every metric of the catalogue needs a computation, and only those.")
 
-REGISTRY: dict[str, Metric] = {metric.key: metric for metric in _METRICS}
-METRIC_CHOICES = [(metric.key, metric.label) for metric in _METRICS]
+REGISTRY: dict[str, Metric] = {
+    key: Metric(spec.key, spec.label, spec.measure, spec.higher_is_better, COMPUTES[key], spec.help)
+    for key, spec in METRIC_SPECS.items()
+}

@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from projects.models import Unit, UnitKind
+from supervision.catalogue import METRIC_SPECS, RULE_SPECS
 from tracker import periods, validation
 from tracker.dates import validate_plausible_date
 
@@ -138,24 +139,18 @@ class SchemeMetric(models.Model):
         ]
 
     def __str__(self) -> str:
-        from supervision.metrics import REGISTRY
-
-        metric = REGISTRY.get(self.metric)
+        metric = METRIC_SPECS.get(self.metric)
         return str(metric.label) if metric else self.metric
 
     def clean(self) -> None:
-        from supervision.metrics import REGISTRY
-
-        if self.metric not in REGISTRY:
+        if self.metric not in METRIC_SPECS:
             raise ValidationError({"metric": _("Unknown metric.")})
 
     @property
     def higher_is_better(self) -> bool:
-        from supervision.metrics import REGISTRY
-
         if self.direction:
             return self.direction == Direction.HIGHER
-        return REGISTRY[self.metric].higher_is_better
+        return METRIC_SPECS[self.metric].higher_is_better
 
 
 class RankingExemption(models.Model):
@@ -374,15 +369,11 @@ class AlertRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        from supervision.alerts import RULES
-
-        rule = RULES.get(self.key)
+        rule = RULE_SPECS.get(self.key)
         return str(rule.label) if rule else self.key
 
     def clean(self) -> None:
-        from supervision.alerts import RULES
-
-        if self.key not in RULES:
+        if self.key not in RULE_SPECS:
             raise ValidationError({"key": _("Unknown rule.")})
         if self.yellow_at is not None and self.red_at is not None and self.red_at < self.yellow_at:
             raise ValidationError({"red_at": _("Red must not start before yellow.")})

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from projects.models import Leader, Light, Membership, Unit
+from supervision.catalogue import RULE_SPECS
 from supervision.models import (
     Alert,
     AlertLevel,
@@ -261,15 +262,18 @@ def absolute_url(url: str) -> str:
     return settings.TRACKER_SITE_URL.rstrip("/") + "/" + url.lstrip("/")
 
 
+# The Celery tasks that deliver (supervision/tasks.py), by name: the tasks call this module.
+DELIVER_WEBHOOK_TASK = "supervision.tasks.deliver_webhook"
+SEND_EMAILS_TASK = "supervision.tasks.send_notification_emails"
+
+
 def _dispatch(delivery_ids: list[int], notification_ids: list[int]) -> None:
     """One task per delivery, one for the immediate e-mails: outbox messages written with the
     rows they deliver, sent to the workers after commit (tracker/outbox.py)."""
-    from supervision import tasks
-
     for delivery_id in delivery_ids:
-        outbox.enqueue(tasks.deliver_webhook, delivery_id)
+        outbox.enqueue(DELIVER_WEBHOOK_TASK, delivery_id)
     if notification_ids:
-        outbox.enqueue(tasks.send_notification_emails, notification_ids)
+        outbox.enqueue(SEND_EMAILS_TASK, notification_ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,8 +379,6 @@ def notify_red_projects(*, projects: Iterable[int] | None = None) -> int:
     )
     if projects is not None:
         rows = rows.filter(project_id__in=list(projects))
-    from supervision.alerts import RULES
-
     found: dict[int, dict] = {}
     with translation.override(settings.LANGUAGE_CODE):
         for project_id, name, unit_id, path, leader_user, rule, detail in rows:
@@ -389,7 +391,7 @@ def notify_red_projects(*, projects: Iterable[int] | None = None) -> int:
                     "why": [],
                 },
             )
-            label = str(RULES[rule].label) if rule in RULES else rule
+            label = str(RULE_SPECS[rule].label) if rule in RULE_SPECS else rule
             entry["why"].append(f"{label}（{detail}）" if detail else label)
         messages = [
             Message(

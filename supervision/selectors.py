@@ -10,7 +10,18 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from projects import selectors
-from supervision.models import RankingScheme, RankingSnapshot, SnapshotStatus
+from projects.models import Role
+from supervision.models import (
+    Alert,
+    Issue,
+    IssueStatus,
+    RankingScheme,
+    RankingSnapshot,
+    SnapshotStatus,
+)
+
+# The roles with which a unit's people work its issues (report, rectify, answer).
+UNIT_ROLES = frozenset({Role.REPORTER, Role.UNIT_HEAD, Role.SUPERVISOR, Role.ADMIN})
 
 
 def visible_schemes(user) -> QuerySet[RankingScheme]:
@@ -49,13 +60,11 @@ def can_publish(user, snapshot: RankingSnapshot) -> bool:
 
 def visible_alerts(user):
     """Alerts on the projects the user sees, and unit alerts (targets) in the user's scope."""
-    from projects.models import Project
-    from supervision.models import Alert
 
     if selectors.is_global(user):
         return Alert.objects.all()
     return Alert.objects.filter(
-        Q(project__in=Project.objects.visible_to(user))
+        Q(project__in=selectors.visible_projects(user))
         | Q(project__isnull=True, unit__in=selectors.visible_units(user))
     )
 
@@ -68,19 +77,17 @@ def visible_alerts(user):
 def issue_visibility_filter(user) -> Q:
     """Issues of units in the user's scope, on projects the user sees, asked for by the user's
     units, or assigned to the user as leader."""
-    from projects.models import Project
 
     if selectors.is_global(user):
         return Q()
     paths = selectors.scope_paths(user)
     q = selectors.under(paths, "unit__path") | selectors.under(paths, "requested_by_unit__path")
-    q |= Q(project__in=Project.objects.visible_to(user))
+    q |= Q(project__in=selectors.visible_projects(user))
     q |= Q(leader__user=user)
     return q
 
 
 def visible_issues(user):
-    from supervision.models import Issue
 
     if not getattr(user, "is_authenticated", False):
         return Issue.objects.none()
@@ -90,7 +97,6 @@ def visible_issues(user):
 def office_queue(user):
     """What waits for the supervision office: pending requests and upward urges on issues of
     units the user supervises."""
-    from supervision.models import Issue, IssueStatus
 
     queue = Issue.objects.filter(Q(status=IssueStatus.PENDING) | Q(awaiting_office=True))
     if selectors.is_global(user):
@@ -103,6 +109,5 @@ def can_raise_issues(user) -> bool:
 
 
 def can_request_help(user) -> bool:
-    from supervision.services import UNIT_ROLES
 
     return selectors.is_global(user) or bool(selectors.scope_paths(user, UNIT_ROLES))

@@ -31,7 +31,7 @@ def visible_inspections(user) -> QuerySet[Inspection]:
     through = Inspection.units_visited.through.objects
     visited_units = through.filter(_under("unit", paths)).values("inspection_id")
     visited_projects = Inspection.projects.through.objects.filter(
-        project__in=Project.objects.visible_to(user)
+        project__in=selectors.visible_projects(user)
     ).values("inspection_id")
     raised = Issue.objects.filter(_under("unit", paths), inspection__isnull=False).values(
         "inspection_id"
@@ -53,7 +53,7 @@ def visible_meetings(user) -> QuerySet[Meeting]:
     attending = Meeting.attendees.through.objects.filter(_under("unit", paths)).values("meeting_id")
     absent = Meeting.absentees.through.objects.filter(_under("unit", paths)).values("meeting_id")
     agenda = Meeting.projects.through.objects.filter(
-        project__in=Project.objects.visible_to(user)
+        project__in=selectors.visible_projects(user)
     ).values("meeting_id")
     decided = Issue.objects.filter(_under("unit", paths), meeting__isnull=False).values(
         "meeting_id"
@@ -70,7 +70,7 @@ def visible_meetings(user) -> QuerySet[Meeting]:
 def visible_notices(user) -> QuerySet[ProjectNotice]:
     if selectors.is_global(user):
         return ProjectNotice.objects.all()
-    return ProjectNotice.objects.filter(project__in=Project.objects.visible_to(user))
+    return ProjectNotice.objects.filter(project__in=selectors.visible_projects(user))
 
 
 def supervised_units(user) -> QuerySet[Unit]:
@@ -96,7 +96,7 @@ def projects_to_name(user) -> QuerySet[Project]:
     """Projects an inspection may visit (and score), a meeting put on its agenda and an issue
     concern: those whose responsible unit the user supervises (a visit's score counts in that
     unit's ranking; seeing a project as its township or a cooperating unit is not enough)."""
-    return Project.objects.supervised_by(user)
+    return selectors.supervised_projects(user)
 
 
 def leaders_to_name(user) -> QuerySet:

@@ -31,8 +31,11 @@ from django.utils.translation import gettext as _
 from projects import selectors
 from projects.models import Leader, Membership, ProgressReport, Project, Role, Unit, UnitKind
 from projects.services import VersionConflict
+from supervision import selectors as supervision_selectors
+from supervision.catalogue import RULE_SPECS
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
+    AlertRule,
     EscalationLevel,
     ExtensionRequest,
     ExtensionStatus,
@@ -46,8 +49,8 @@ from supervision.models import (
     IssueStatus,
     Meeting,
 )
+from supervision.notifications import notify
 
-UNIT_ROLES = frozenset({Role.REPORTER, Role.UNIT_HEAD, Role.SUPERVISOR, Role.ADMIN})
 INSTRUCT_ROLES = frozenset({Role.LEADER, Role.ADMIN})
 
 ATTACHMENTS_PER_ENTRY = 10
@@ -67,7 +70,7 @@ def can_supervise_issue(user, issue: Issue) -> bool:
 
 def can_act_for_unit(user, issue: Issue) -> bool:
     """The responsible unit's people (and anyone above them with a working role)."""
-    return selectors.has_role_over(user, issue.unit, UNIT_ROLES)
+    return selectors.has_role_over(user, issue.unit, supervision_selectors.UNIT_ROLES)
 
 
 def can_instruct(user, issue: Issue) -> bool:
@@ -77,7 +80,7 @@ def can_instruct(user, issue: Issue) -> bool:
 
 
 def can_request_help(user, unit: Unit) -> bool:
-    return selectors.has_role_over(user, unit, UNIT_ROLES)
+    return selectors.has_role_over(user, unit, supervision_selectors.UNIT_ROLES)
 
 
 def is_own_rectification(user, issue: Issue) -> bool:
@@ -168,7 +171,6 @@ def _notify(
     text: str = "",
 ) -> None:
     """Tell the responsible unit's people and the issue's leader, or the supervision office."""
-    from supervision.notifications import notify
 
     kind = IssueEventKind(event.split(".", 1)[1])
     notify(
@@ -801,11 +803,9 @@ def issue_instruct(*, issue: Issue, actor, text: str) -> IssueEvent:
 def escalation_grace_days() -> int:
     """Days past the deadline from which the job steps an issue to 督办: the issue-overdue
     rule's red threshold (admin-editable; 8 by default, i.e. red a week after it turns yellow)."""
-    from supervision.alerts import RULES
-    from supervision.models import AlertRule
 
     red_at = AlertRule.objects.filter(key="issue_overdue").values_list("red_at", flat=True).first()
-    return int(red_at if red_at is not None else RULES["issue_overdue"].red_at)
+    return int(red_at if red_at is not None else RULE_SPECS["issue_overdue"].red_at)
 
 
 def escalate_overdue(*, today: dt.date | None = None) -> list[int]:

@@ -44,6 +44,7 @@ from supervision.models import (
     NoticeStatus,
     ProjectNotice,
 )
+from supervision.notifications import notify
 from supervision.services import issue_raise
 
 PHOTOS_PER_INSPECTION = 30
@@ -578,7 +579,6 @@ def meeting_record_decisions(
 
 
 def _notify_decisions(meeting: Meeting, issues: list[Issue], actor) -> None:
-    from supervision.notifications import notify
 
     lines = [
         _("%(number)d. %(title)s (%(unit)s, by %(deadline)s)")
@@ -634,7 +634,6 @@ def _notice_body(notice: ProjectNotice) -> str:
 
 
 def _notify_notice(event: str, notice: ProjectNotice, actor) -> None:
-    from supervision.notifications import notify
 
     project = notice.project
     label = notice.get_kind_display()

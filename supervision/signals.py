@@ -8,17 +8,19 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
 from projects.models import Milestone, ProgressReport, Project, ProjectYearPlan
+from projects.signals import projects_bulk_saved
+from supervision import alerts
+from supervision.models import Issue
 
 PENDING = "_tracker_alert_projects"
 
 
 def _flush() -> None:
-    from supervision.alerts import scan_alerts
 
     ids = getattr(connection, PENDING, None) or set()
     setattr(connection, PENDING, None)
     if ids:
-        scan_alerts(projects=ids)  # ids of projects deleted meanwhile simply match nothing
+        alerts.scan_alerts(projects=ids)  # ids of projects deleted meanwhile simply match nothing
 
 
 def _scheduled() -> bool:
@@ -56,8 +58,6 @@ def _projects_bulk_saved(sender, ids, **kwargs) -> None:
 
 
 def connect() -> None:
-    from projects.signals import projects_bulk_saved
-    from supervision.models import Issue
 
     projects_bulk_saved.connect(_projects_bulk_saved, dispatch_uid="alerts-projects-bulk")
     post_save.connect(_project_saved, sender=Project, dispatch_uid="alerts-project")

@@ -9,7 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone, translation
 
-from supervision import notifications, rankings
+from supervision import dashboard, notifications, rankings
+from supervision.alerts import scan_alerts as scan
 from supervision.models import RankingScheme
 from tracker import periods
 
@@ -45,7 +46,6 @@ def compute_due_rankings(self, today: str | None = None) -> int:
 @shared_task(acks_late=True)
 def scan_alerts(today: str | None = None) -> dict:
     """The daily alert scan over the whole database (idempotent)."""
-    from supervision.alerts import scan_alerts as scan
 
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     result = scan(today=day)
@@ -58,7 +58,6 @@ def scan_alerts(today: str | None = None) -> dict:
 def refresh_dashboards(today: str | None = None) -> int:
     """Every unit's dashboard figures for the day, stored (idempotent: one row per unit and day,
     replaced)."""
-    from supervision import dashboard
 
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
     return dashboard.refresh(day)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from projects import selectors as project_selectors
-from projects.models import Light, Project, Target, TargetMetric, Unit
+from projects.models import Light, Target, TargetMetric, Unit
 from supervision import dashboard, dashboard_view, selectors
 from supervision.models import ISSUE_ACTIVE_STATUSES, RankingEntry, SnapshotStatus
 from tracker import spreadsheets
@@ -218,7 +218,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     snapshot = dashboard.snapshot_for(unit, today)
     light_order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2}
     projects = list(
-        Project.objects.visible_to(request.user)
+        project_selectors.visible_projects(request.user)
         .in_unit_subtree(unit)
         .exclude(stage="cancelled")
         .select_related("lead_unit")
@@ -264,7 +264,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
         board["scores"].append(entry.score)
         board["rows"].append(entry)
     project_count = (
-        Project.objects.visible_to(request.user)
+        project_selectors.visible_projects(request.user)
         .in_unit_subtree(unit)
         .exclude(stage="cancelled")
         .count()

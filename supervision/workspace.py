@@ -11,7 +11,7 @@ from projects import selectors as project_selectors
 from projects.workspace import Panel
 from supervision import selectors
 from supervision.models import ISSUE_ACTIVE_STATUSES, Issue, IssueStatus
-from supervision.services import UNIT_ROLES
+from supervision.selectors import UNIT_ROLES
 
 ROWS = 20
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management.base import CommandError
 
+from projects.management.commands.bench_http import parse_wrk
 from tracker.benchmarks import end_marker, replace_block, start_marker
-from tracker.management.commands.bench_http import parse_wrk
 
 # wrk 4.1 with --latency, as Debian's package prints it.
 CLEAN = """Running 8s test @ http://127.0.0.1:8077/api/v1/me/

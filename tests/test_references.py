@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from projects import selectors
 from projects.models import Leader, Project, Unit
 from supervision import services as ledger
 from tests import factories
@@ -368,4 +369,4 @@ def test_pages_answer_not_yours_as_does_not_exist(client, request, world, case):
 
 def test_the_neighbouring_county_exists_for_its_own_people(world, stranger):
     """The objects used above are real: their own county sees them."""
-    assert Project.objects.visible_to(stranger).filter(pk=world["not_yours"][PROJECT]).exists()
+    assert selectors.visible_projects(stranger).filter(pk=world["not_yours"][PROJECT]).exists()

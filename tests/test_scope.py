@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from projects import services
+from projects import selectors, services
 from projects.models import Project, Role, StageChange
 from tests import factories
 
@@ -52,15 +52,15 @@ def test_own_unit_and_supervisor_may_edit(reporter_a, supervisor, project_a):
 
 
 def test_leader_reads_but_does_not_write(leader, project_a, project_b):
-    assert set(Project.objects.visible_to(leader)) == {project_a, project_b}
+    assert set(selectors.visible_projects(leader)) == {project_a, project_b}
     with pytest.raises(PermissionDenied):
         services.project_update(project=project_a, actor=leader, name="x")
 
 
 def test_visibility_follows_unit_scope(reporter_a, reporter_b, supervisor, project_a, project_b):
-    assert list(Project.objects.visible_to(reporter_a)) == [project_a]
-    assert list(Project.objects.visible_to(reporter_b)) == [project_b]
-    assert set(Project.objects.visible_to(supervisor)) == {project_a, project_b}
+    assert list(selectors.visible_projects(reporter_a)) == [project_a]
+    assert list(selectors.visible_projects(reporter_b)) == [project_b]
+    assert set(selectors.visible_projects(supervisor)) == {project_a, project_b}
 
 
 def test_cooperating_unit_and_township_see_the_project(
@@ -68,12 +68,12 @@ def test_cooperating_unit_and_township_see_the_project(
 ):
     town = factories.UnitFactory(name="城关镇", kind="township", parent=county)
     town_clerk = factories.member(town, Role.REPORTER, username="town_clerk")
-    assert not Project.objects.visible_to(town_clerk).exists()
+    assert not selectors.visible_projects(town_clerk).exists()
     services.project_update(
         project=project_a, actor=reporter_a, township=town, cooperating_units=[unit_b]
     )
-    assert list(Project.objects.visible_to(town_clerk)) == [project_a]
-    assert set(Project.objects.visible_to(reporter_b).values_list("name", flat=True)) == {
+    assert list(selectors.visible_projects(town_clerk)) == [project_a]
+    assert set(selectors.visible_projects(reporter_b).values_list("name", flat=True)) == {
         "城区至园区公路改扩建",
         "水库除险加固",
     }
@@ -85,7 +85,7 @@ def test_cooperating_unit_and_township_see_the_project(
 def test_anonymous_sees_nothing(project_a):
     from django.contrib.auth.models import AnonymousUser
 
-    assert not Project.objects.visible_to(AnonymousUser()).exists()
+    assert not selectors.visible_projects(AnonymousUser()).exists()
 
 
 def test_only_supervisors_give_red_cards(reporter_a, supervisor, project_a):

@@ -104,7 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tracker.context_processors.site",
-                "tracker.context_processors.notifications",
+                "supervision.context_processors.notifications",
             ],
         },
     },

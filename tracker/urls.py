@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from projects.views import account
 from tracker import views
 
 urlpatterns = [
@@ -24,8 +23,6 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("accounts/tokens/", account.api_tokens, name="api_tokens"),
-    path("accounts/tokens/<int:pk>/revoke/", account.api_token_revoke, name="api_token_revoke"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("supervision.api")),
     path("api/v1/", include("supervision.api_notifications")),

@@ -52,8 +52,7 @@ from projects.models import (
     Unit,
 )
 from projects.oc4ids import project_package
-from projects.signals import TOMBSTONE_MODELS
-from projects.tasks import tombstone_cutoff
+from projects.signals import TOMBSTONE_MODELS, tombstone_cutoff
 from tracker import periods
 from tracker.context_processors import SITE_NAME
 from tracker.dates import validate_plausible_date
@@ -577,7 +576,7 @@ class FundingApplicationWriteSerializer(ScopedReferences, StrictModelSerializer)
         # The project an application is for: one the caller may edit.
         return {
             "unit": selectors.visible_units(user),
-            "project": Project.objects.editable_by(user),
+            "project": selectors.editable_projects(user),
         }
 
 
@@ -627,7 +626,7 @@ def read_only(name: str, serializer):
 
 
 def visible_projects(user) -> QuerySet[Project]:
-    return Project.objects.visible_to(user)
+    return selectors.visible_projects(user)
 
 
 class ResourceViewSet(IdempotentPostMixin, viewsets.ReadOnlyModelViewSet):

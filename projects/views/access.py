@@ -15,7 +15,7 @@ from projects.models import Project
 
 
 def visible_project(request: HttpRequest, pk: int) -> Project:
-    project = Project.objects.visible_to(request.user).with_related().filter(pk=pk).first()
+    project = selectors.visible_projects(request.user).with_related().filter(pk=pk).first()
     if project is None:
         raise Http404(_("No such project in your scope."))
     return project

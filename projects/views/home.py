@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from projects import selectors, workspace
-from projects.models import STARTED_STAGES, Milestone, ProgressReport, Project, ReportStatus
+from projects.models import STARTED_STAGES, Milestone, ProgressReport, ReportStatus
 
 HOME_ROWS = 50  # the workspace shows the first rows; the project list has the rest
 # Reports that still need the reporter come first.
@@ -21,7 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """我的工作台: what the user's units must do now, each line one click from its form."""
     today = timezone.localdate()
     period = selectors.due_report_period(today)
-    visible = Project.objects.visible_to(request.user)
+    visible = selectors.visible_projects(request.user)
     totals = visible.aggregate(
         count=Count("id"),
         total_investment=Sum("total_investment"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from projects import ledger_export, ledger_import, ledger_registry, selectors
-from projects.models import ImportKind, ImportStatus, Project, RowStatus, Unit, UnitKind
+from projects.models import ImportKind, ImportStatus, RowStatus, Unit, UnitKind
 from tracker import periods
 
 ROWS_SHOWN = {"all", *RowStatus.values}
@@ -336,7 +336,7 @@ def project_ledger_export(request: HttpRequest) -> HttpResponse:
     now = timezone.localtime()
     year = _int(request.GET.get("year")) or now.year
     unit = _chosen_unit(request)
-    projects = Project.objects.visible_to(request.user)
+    projects = selectors.visible_projects(request.user)
     if unit is not None:
         projects = projects.in_unit_subtree(unit)
     title = _("%(unit)s %(year)d key project ledger") % {
@@ -358,7 +358,7 @@ def progress_ledger_export(request: HttpRequest) -> HttpResponse:
     if period.kind != selectors.report_period_kind():
         raise Http404(_("No such period."))
     unit = _chosen_unit(request)
-    projects = Project.objects.visible_to(request.user).reporting()
+    projects = selectors.visible_projects(request.user).reporting()
     if unit is not None:
         projects = projects.in_unit_subtree(unit)
     title = _("%(unit)s key project progress, %(period)s") % {

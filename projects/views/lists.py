@@ -1,6 +1,6 @@
 """The project list (台账) and its Excel export.
 
-Both start from ``Project.objects.visible_to(user)`` and share ``projects.filters``: what the
+Both start from ``selectors.visible_projects(user)`` and share ``projects.filters``: what the
 page shows is what the export contains. Year-to-date and annual-plan figures are correlated
 subqueries, so each page runs a fixed number of queries however many projects it lists.
 """

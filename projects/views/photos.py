@@ -7,14 +7,15 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.cache import cache_control
 
-from projects.models import Project, ReportPhoto
+from projects import selectors
+from projects.models import ReportPhoto
 
 
 @login_required
 @cache_control(private=True, max_age=3600)
 def report_photo(request: HttpRequest, pk: int, variant: str) -> FileResponse:
     photo = get_object_or_404(ReportPhoto.objects.select_related("report"), pk=pk)
-    if not Project.objects.visible_to(request.user).filter(pk=photo.report.project_id).exists():
+    if not selectors.visible_projects(request.user).filter(pk=photo.report.project_id).exists():
         raise Http404
     file = photo.thumbnail if variant == "thumb" and photo.thumbnail else photo.image
     try:

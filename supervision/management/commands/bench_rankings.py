@@ -26,10 +26,10 @@ from django.db import connection, transaction
 
 from projects import tallies
 from projects.models import Project, ReportTally, Unit
-from supervision import rankings
+from supervision import dashboard, rankings
 from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
-from supervision.models import Issue, RankingScheme, SchemeMetric
+from supervision.models import DashboardSnapshot, Issue, RankingScheme, SchemeMetric
 from tracker import periods
 from tracker.benchmarks import end_marker, measured_on, replace_block, start_marker
 
@@ -732,9 +732,6 @@ def measure_dashboard(province_id: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
-
-    from supervision import dashboard
-    from supervision.models import DashboardSnapshot
 
     nightly = time_it(lambda: dashboard.refresh(TODAY), 3)
     units = DashboardSnapshot.objects.filter(date=TODAY).count()
