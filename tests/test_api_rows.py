@@ -14,7 +14,7 @@ from projects.api.resources import ProjectSerializer
 from projects.api.rows import ValueRows, value_rows
 from projects.models import Leader, Project, Tag
 from tests import factories
-from tests.support.api import bearer, make_token
+from tests.support.api import assert_error, bearer, make_token
 
 
 @pytest.fixture
@@ -146,3 +146,30 @@ def test_times_follow_the_current_time_zone_as_drf_has_them(varied):
         listed = rows.render(rows.values(Project.objects.order_by("id")))
         assert listed == serializer_json(Project.objects.order_by("id"))
     assert listed[0]["created_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("page", ["200000000000000000", "10000000000000000000"])
+def test_a_page_far_past_the_end_is_the_documented_400(client, project_a, supervisor, page):
+    """Its OFFSET would not fit PostgreSQL's bigint: refused as any page that does not exist,
+    before a query is made of it."""
+    response = client.get(f"/api/v1/projects/?page={page}", headers=bearer(make_token(supervisor)))
+    body = assert_error(response, 400, "invalid")
+    assert "page" in body["details"]
+
+
+def test_a_relation_in_the_related_models_ordering_orders_as_a_prefetch_does(
+    project_a, county, unit_a, unit_b, monkeypatch
+):
+    """Ordered by a foreign key, a prefetch follows the related model's own ordering (units by
+    path), not the key's value: the array is then built by the ORM."""
+    late_b = factories.UnitFactory(name="x1", kind="department", parent=unit_b)
+    late_a = factories.UnitFactory(name="x2", kind="department", parent=unit_a)  # id > late_b
+    leaders = [
+        Leader.objects.create(name=f"领导{i}", title="副县长", unit=unit)
+        for i, unit in enumerate([late_b, late_a, county])
+    ]
+    project_a.co_leaders.add(*leaders)
+    monkeypatch.setattr(Leader._meta, "ordering", ["-unit", "id"])
+    rows = ValueRows(ProjectSerializer)
+    listed = rows.render(rows.values(Project.objects.order_by("id")))
+    assert listed == serializer_json(Project.objects.order_by("id"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from projects.management.commands import bench_http
 from projects.management.commands.bench_http import parse_wrk
 from tracker.benchmarks import end_marker, replace_block, start_marker
 
@@ -49,3 +51,14 @@ def test_blocks_are_replaced_in_place_or_added_at_the_end():
     assert replace_block(text, "http", lines, "API throughput") == text.replace("old", "new")
     added = replace_block("# Benchmarks\n", "other", ["x"], "Other")
     assert added == "# Benchmarks\n\n## Other\n\nx\n"
+
+
+def test_bench_http_refuses_a_database_not_named_bench(db, monkeypatch):
+    """It empties the database it runs on: never one people work in."""
+
+    def no_flush(name, *args, **kwargs):
+        raise AssertionError(f"bench_http ran {name!r} on a database not named 'bench'")
+
+    monkeypatch.setattr(bench_http, "call_command", no_flush)
+    with pytest.raises(CommandError, match="bench"):
+        call_command("bench_http", seconds=1, connections="1")

@@ -8,7 +8,18 @@ import platform
 import re
 from pathlib import Path
 
+from django.core.management.base import CommandError
 from django.db import connection
+
+
+def require_bench_database(does: str) -> None:
+    """Refuse to run a benchmark that ``does`` something destructive (empties the database…) on a
+    database whose name does not contain "bench": never on the one people work in."""
+    name = str(connection.settings_dict["NAME"])
+    if "bench" not in name:
+        raise CommandError(
+            f"This {does}; run it on a database whose name contains 'bench' (not {name!r})."
+        )
 
 
 def measured_on() -> str:

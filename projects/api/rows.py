@@ -4,12 +4,14 @@ Measured (docs/benchmarks.md, "API throughput"): a page of 50 projects through D
 ``ModelSerializer`` spent most of its time building the 50 projects and their prefetched tags,
 units and leaders as model instances, then walking every field of every object through DRF's
 attribute lookups; the list answered at a sixth of the rate of ``/api/v1/me/``. Here a read-only
-serializer is compiled once into columns: the page is read with ``values()``, each
-many-to-many field with one ``values_list()`` query on its through table, and each value goes
-through its serializer field's own ``to_representation`` (dates, times in the current time zone,
-decimals as strings) or, for strings, integers and booleans, is taken as it is. The same number
-of queries as the prefetching list; the same JSON, which tests/test_api_rows.py compares with
-the serializer's, object for object.
+serializer is compiled once into columns. On PostgreSQL one query reads the page with
+``values()``, each many-to-many field as an ordered array (the related model's own ordering, as
+a prefetch has it) and the list's count (``COUNT(*) OVER ()``); elsewhere (the SQLite demo) each
+many-to-many field takes one query for the page. Each value is formatted as its serializer field
+formats it (dates, times in the current time zone, decimals as strings; DRF's own
+``to_representation`` for any set-up the fast paths do not cover) or, for strings, integers and
+booleans, taken as it is. The same JSON as the serializer's, which tests/test_api_rows.py
+compares object for object, key order included.
 
 A serializer field this module does not know (a nested serializer, a method field) is refused
 when the rows are compiled, so a new field cannot silently come out wrong.
@@ -194,12 +196,10 @@ class ValueRows:
         order = []
         for name in [*related.ordering, "pk"]:
             if not isinstance(name, str) or "__" in name or name.lstrip("-") == "?":
-                return ArraySubquery(
-                    self._through(m2m, lookup).filter(
-                        **{f"{m2m.m2m_field_name()}_id": OuterRef("pk")}
-                    )
-                )
+                return self._array_subquery(m2m, lookup)
             field = related.pk if name.lstrip("-") == "pk" else related.get_field(name.lstrip("-"))
+            if field.is_relation:  # ordered by that model's own ordering: the ORM knows it
+                return self._array_subquery(m2m, lookup)
             order.append(f"T.{quote(field.column)}{' DESC' if name.startswith('-') else ''}")
         if lookup.endswith("_id"):
             value, base = f"M.{quote(target_column)}", models.BigIntegerField()
@@ -237,6 +237,10 @@ class ValueRows:
             for row in rows
         ]
 
+    def _array_subquery(self, m2m: models.ManyToManyField, lookup: str) -> Expression:
+        through = self._through(m2m, lookup)
+        return ArraySubquery(through.filter(**{f"{m2m.m2m_field_name()}_id": OuterRef("pk")}))
+
     @staticmethod
     def _through(m2m: models.ManyToManyField, lookup: str) -> QuerySet:
         """The through table's values of ``lookup``, in the related model's own order, as a
@@ -266,6 +270,9 @@ def value_rows(serializer_class: type[serializers.ModelSerializer]) -> ValueRows
     return ValueRows(serializer_class)
 
 
+MAX_PAGE = 10**12
+
+
 class PageCountedPaginator(Paginator):
     """Counts the list with its page's own query (``COUNT(*) OVER ()``): one query instead of a
     count and a page, whose visibility condition the ORM would compile twice (the count was an
@@ -279,7 +286,13 @@ class PageCountedPaginator(Paginator):
             wanted = int(number)
         except (TypeError, ValueError):
             wanted = 0
-        if wanted < 1 or self.orphans or query.distinct or query.combinator:
+        if (
+            wanted < 1
+            or wanted > MAX_PAGE  # its OFFSET would not fit PostgreSQL's bigint: no such page
+            or self.orphans
+            or query.distinct
+            or query.combinator
+        ):
             return super().page(number)
         bottom = (wanted - 1) * self.per_page
         counted = self.object_list.annotate(_total=Window(Count("*")))

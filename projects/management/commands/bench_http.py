@@ -38,7 +38,13 @@ from django.test import Client
 
 from projects import tokens
 from projects.models import Project
-from tracker.benchmarks import end_marker, measured_on, start_marker, write_block
+from tracker.benchmarks import (
+    end_marker,
+    measured_on,
+    require_bench_database,
+    start_marker,
+    write_block,
+)
 
 USERNAME = "fgj"  # the demo county's supervisor
 ENDPOINTS = [
@@ -88,6 +94,7 @@ class Command(BaseCommand):
     def handle(self, *args, workers, connections, seconds, write, **options) -> None:
         if shutil.which("wrk") is None:
             raise CommandError("wrk is not installed (Debian: apt-get install wrk).")
+        require_bench_database("empties the database and loads the demo county")
         levels = [int(c) for c in connections.split(",")]
         call_command("flush", interactive=False, verbosity=0)
         # The production static files (hashed names, as the Dockerfile collects them).
@@ -132,7 +139,11 @@ class Command(BaseCommand):
                     )
         finally:
             server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         if write:
             self._write(Path(write), results, workers=workers, seconds=seconds, projects=projects)
             self.stdout.write(f"Wrote {write}.")

@@ -20,13 +20,18 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from openpyxl import Workbook
 
 from projects import ledger_import
 from projects.ledger_columns import PROJECT_COLUMNS
 from projects.models import ImportKind, ImportStatus, Leader, Membership, Project, Role, Unit
-from tracker.benchmarks import end_marker, measured_on, start_marker, write_block
+from tracker.benchmarks import (
+    end_marker,
+    measured_on,
+    require_bench_database,
+    start_marker,
+    write_block,
+)
 
 YEAR = 2026
 CATEGORIES = [
@@ -111,12 +116,7 @@ class Command(BaseCommand):
         parser.add_argument("--write", default=None, help="markdown file to update")
 
     def handle(self, *args, rows: int, write: str | None, **options) -> None:
-        name = connection.settings_dict["NAME"]
-        if "bench" not in str(name):
-            raise CommandError(
-                f"This writes {rows} projects; run it on a database whose name contains 'bench' "
-                f"(not {name!r})."
-            )
+        require_bench_database(f"writes {rows} projects")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
         county = Unit.objects.create(name=f"台账基准县{stamp}", kind="county")
         departments = [

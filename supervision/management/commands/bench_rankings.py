@@ -31,7 +31,13 @@ from supervision.demo import DEFAULT_SCHEMES
 from supervision.metrics import Facts
 from supervision.models import DashboardSnapshot, Issue, RankingScheme, SchemeMetric
 from tracker import periods
-from tracker.benchmarks import end_marker, measured_on, replace_block, start_marker
+from tracker.benchmarks import (
+    end_marker,
+    measured_on,
+    replace_block,
+    require_bench_database,
+    start_marker,
+)
 
 FULL = {"units": 2000, "projects": 50_000, "milestones_per_project": 10, "months": 36}
 PERIOD_END = dt.date(2026, 9, 30)
@@ -784,12 +790,7 @@ class Command(BaseCommand):
     def handle(self, *args, scales: str, write: str | None, **options) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("The benchmark needs PostgreSQL (set DATABASE_URL).")
-        name = connection.settings_dict["NAME"]
-        if "bench" not in name:
-            raise CommandError(
-                f"This empties the database; run it on one whose name contains 'bench' "
-                f"(not {name!r})."
-            )
+        require_bench_database("empties the database")
         results = []
         for spec in scales.split(","):
             scale, _slash, rows = spec.partition("/")
