@@ -414,7 +414,7 @@ class ProjectReader(Reader):
             )
         return rows, note
 
-    def _read_row(
+    def _read_row(  # noqa: C901
         self, number, cells, layout, year, scope, names, lookups, by_code, by_name, plans
     ) -> dict[str, Any]:
         errors: list[str] = []
@@ -624,7 +624,7 @@ def _summary(values: dict[str, Any], shown: dict[str, str]) -> str:
     return "，".join(parts)
 
 
-def _project_changes(project, plan, values, shown, shown_units, shown_leaders) -> list[dict]:
+def _project_changes(project, plan, values, shown, shown_units, shown_leaders) -> list[dict]:  # noqa: C901
     """What the row would change, header by header, with the old and the new value shown."""
     headers = PROJECT_FIELD_LABELS
     changes: list[dict] = []
@@ -753,7 +753,7 @@ class ProgressReader(Reader):
             note = _("%(count)d heading or total rows were left out.") % {"count": sheet.skipped}
         return rows, note
 
-    def _read_row(self, number, cells, layout, scope, names, by_code, by_name, bundles, reports):
+    def _read_row(self, number, cells, layout, scope, names, by_code, by_name, bundles, reports):  # noqa: C901
         errors: list[str] = []
         name = lp.clean_text(_cell(cells, layout, "name")).replace("\n", " ")
         code = lp.compact(_cell(cells, layout, "code"))

@@ -533,7 +533,7 @@ def _assemble(
     }
 
 
-def compute(day: dt.date, root: Unit | None = None) -> dict[int, dict]:
+def compute(day: dt.date, root: Unit | None = None) -> dict[int, dict]:  # noqa: C901
     """The figures of every unit in ``root``'s subtree (every unit when None) on ``day``."""
     units = Unit.objects.order_by("sort_order", "path")
     if root is not None:

@@ -35,7 +35,7 @@ def _report_url(project: Project, period: periods.Period) -> str:
 
 
 @login_required
-def report_form(request: HttpRequest, pk: int, period: str) -> HttpResponse:
+def report_form(request: HttpRequest, pk: int, period: str) -> HttpResponse:  # noqa: C901
     project = visible_project(request, pk)
     the_period = _report_period(project, period)
     report = (

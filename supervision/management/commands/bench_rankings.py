@@ -188,7 +188,7 @@ class Province:
         self.rows.append((pk, parent, name, kind, path, depth))
 
 
-def load(scale: float, rows: float | None = None, seed: int = 20261121) -> dict[str, int]:
+def load(scale: float, rows: float | None = None, seed: int = 20261121) -> dict[str, int]:  # noqa: C901
     """Units at ``scale`` of the full size; projects (and with them milestones and reports) at
     ``rows`` of it, ``scale`` when not given."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
