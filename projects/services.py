@@ -38,32 +38,8 @@ from projects.models import (
     Unit,
 )
 from projects.signals import projects_bulk_saved
-from tracker import periods
-
-
-class VersionConflict(Exception):
-    """Someone else saved the object since the actor loaded it; nothing was written."""
-
-    def __init__(self, instance: models.Model, expected: int) -> None:
-        self.instance = instance
-        self.expected = expected
-        super().__init__(
-            _(
-                "This record was changed by someone else (version %(current)d, you edited "
-                "version %(expected)d). Reload it and apply your change again."
-            )
-            % {"current": instance.version, "expected": expected}
-        )
-
-
-def _deny(message: str) -> PermissionDenied:
-    return PermissionDenied(message)
-
-
-def _save(instance: models.Model, actor, **kwargs: Any) -> None:
-    instance.full_clean()
-    instance._history_user = actor  # read by django-simple-history
-    instance.save(**kwargs)
+from tracker import periods, writes
+from tracker.writes import VersionConflict
 
 
 def _saved_unless_taken(instance: models.Model, actor, key: models.QuerySet) -> bool:
@@ -72,25 +48,16 @@ def _saved_unless_taken(instance: models.Model, actor, key: models.QuerySet) -> 
     check or, when that request had not committed yet, by PostgreSQL, which held this insert
     until it did. Either way the other row is visible to the caller's next statement."""
     if instance.pk is not None:
-        _save(instance, actor)
+        writes.save(instance, actor)
         return True
     try:
         with transaction.atomic():
-            _save(instance, actor)
+            writes.save(instance, actor)
     except (IntegrityError, ValidationError):
         if not key.exists():
             raise
         return False
     return True
-
-
-def _check_version(instance: models.Model, expected_version: int | None) -> None:
-    if expected_version is not None and instance.version != expected_version:
-        raise VersionConflict(instance, expected_version)
-
-
-def _lock(model: type[models.Model], pk: int) -> Any:
-    return model.objects.select_for_update().get(pk=pk)
 
 
 def _serialize_writers_of(model: type[models.Model], pk: int) -> None:
@@ -216,14 +183,14 @@ def project_create(
 ) -> Project:
     _check_fields(fields)
     if not selectors.has_role_over(actor, lead_unit, selectors.EDIT_ROLES):
-        raise _deny(_("You may not create projects for %(unit)s.") % {"unit": lead_unit})
+        raise PermissionDenied(_("You may not create projects for %(unit)s.") % {"unit": lead_unit})
     _check_references(actor, project=None, lead_unit=lead_unit, values=fields)
     m2m = {key: fields.pop(key) for key in list(fields) if key in PROJECT_M2M_FIELDS}
     project = Project(lead_unit=lead_unit, name=name, category=category, **fields)
     project.stage = stage or initial_stage_for(project.source)
     project.stage_changed_on = stage_date or timezone.localdate()
     project.created_by = actor
-    _save(project, actor)
+    writes.save(project, actor)
     _set_m2m(project, m2m)
     StageChange.objects.create(
         project=project,
@@ -265,7 +232,7 @@ def projects_bulk_create(*, actor, items: list[dict[str, Any]], note: str = "") 
     now = timezone.now()
     for unit in {item["lead_unit"] for item in items}:
         if not selectors.has_role_over(actor, unit, selectors.EDIT_ROLES):
-            raise _deny(_("You may not create projects for %(unit)s.") % {"unit": unit})
+            raise PermissionDenied(_("You may not create projects for %(unit)s.") % {"unit": unit})
     _check_bulk_references(actor, items)
     projects: list[Project] = []
     plans: list[ProjectYearPlan | None] = []
@@ -407,17 +374,21 @@ def project_update(
 ) -> Project:
     """Change a project's descriptive fields. Stage and red card have their own services."""
     _check_fields(changes)
-    project = _lock(Project, project.pk)
+    project = writes.lock(Project, project.pk)
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
-    _check_version(project, expected_version)
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
+    writes.check_version(project, expected_version)
     new_lead = changes.get("lead_unit")
     if (
         new_lead is not None
         and new_lead != project.lead_unit
         and not selectors.has_role_over(actor, new_lead, selectors.EDIT_ROLES)
     ):
-        raise _deny(_("You may not hand the project over to %(unit)s.") % {"unit": new_lead})
+        raise PermissionDenied(
+            _("You may not hand the project over to %(unit)s.") % {"unit": new_lead}
+        )
     _check_references(
         actor, project=project, lead_unit=new_lead or project.lead_unit, values=changes
     )
@@ -425,8 +396,7 @@ def project_update(
     scope_before = _scope_units(project)
     for key, value in changes.items():
         setattr(project, key, value)
-    project.version += 1
-    _save(project, actor)
+    writes.save(project, actor)
     _set_m2m(project, m2m)
     _record_departures(project, scope_before)
     return project
@@ -457,9 +427,11 @@ def _record_departures(project: Project, scope_before: set[str]) -> None:
 def project_change_stage(
     *, project: Project, to_stage: str, changed_on: dt.date, actor, note: str = ""
 ) -> StageChange:
-    project = _lock(Project, project.pk)
+    project = writes.lock(Project, project.pk)
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
     if to_stage not in Stage.values:
         raise ValidationError({"to_stage": _("Unknown stage.")})
     if to_stage == project.stage:
@@ -486,23 +458,21 @@ def project_change_stage(
     )
     project.stage = to_stage
     project.stage_changed_on = changed_on
-    project.version += 1
-    _save(project, actor)
+    writes.save(project, actor)
     return change
 
 
 @transaction.atomic
 def project_set_red_card(*, project: Project, actor, red_card: bool, reason: str = "") -> Project:
     """亮红牌 / withdraw it: a supervisor's decision."""
-    project = _lock(Project, project.pk)
+    project = writes.lock(Project, project.pk)
     if not selectors.can_supervise(actor, project.lead_unit):
-        raise _deny(_("Only a supervisor may give or withdraw a red card."))
+        raise PermissionDenied(_("Only a supervisor may give or withdraw a red card."))
     if red_card and not reason.strip():
         raise ValidationError({"red_card_reason": _("A red card needs a reason.")})
     project.red_card = red_card
     project.red_card_reason = reason.strip() if red_card else ""
-    project.version += 1
-    _save(project, actor)
+    writes.save(project, actor)
     return project
 
 
@@ -518,7 +488,9 @@ def year_plan_set(
     physical_target: str = "",
 ) -> ProjectYearPlan:
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
     _serialize_writers_of(Project, project.pk)
     plan = ProjectYearPlan.objects.filter(project=project, year=year).first() or ProjectYearPlan(
         project=project, year=year
@@ -527,7 +499,7 @@ def year_plan_set(
     plan.planned_start = planned_start
     plan.planned_completion = planned_completion
     plan.physical_target = physical_target
-    _save(plan, actor)
+    writes.save(plan, actor)
     return plan
 
 
@@ -547,12 +519,14 @@ def milestone_create(
     sort_order: int = 0,
 ) -> Milestone:
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
     milestone = Milestone(
         project=project, name=name, kind=kind, due_date=due_date, sort_order=sort_order
     )
     milestone.original_due_date = due_date
-    _save(milestone, actor)
+    writes.save(milestone, actor)
     return milestone
 
 
@@ -563,7 +537,9 @@ def milestones_plan_backward(*, project: Project, target_date: dt.date, actor) -
     Steps whose name the project already has are skipped, so planning twice adds nothing.
     """
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
     existing = set(project.milestones.values_list("name", flat=True))
     created = []
     templates = MilestoneTemplate.objects.filter(category=project.category)
@@ -587,19 +563,18 @@ def milestones_plan_backward(*, project: Project, target_date: dt.date, actor) -
 def milestone_complete(
     *, milestone: Milestone, done_date: dt.date, actor, expected_version: int | None = None
 ) -> Milestone:
-    milestone = _lock(Milestone, milestone.pk)
+    milestone = writes.lock(Milestone, milestone.pk)
     if not selectors.can_edit_project(actor, milestone.project):
-        raise _deny(
+        raise PermissionDenied(
             _("You may not edit the project “%(project)s”.") % {"project": milestone.project}
         )
-    _check_version(milestone, expected_version)
+    writes.check_version(milestone, expected_version)
     if milestone.done_date is not None:
         raise ValidationError({"done_date": _("This milestone is already done.")})
     if done_date > timezone.localdate():
         raise ValidationError({"done_date": _("The date done cannot be in the future.")})
     milestone.done_date = done_date
-    milestone.version += 1
-    _save(milestone, actor)
+    writes.save(milestone, actor)
     return milestone
 
 
@@ -613,12 +588,12 @@ def milestone_revise(
     expected_version: int | None = None,
 ) -> MilestoneRevision:
     """Move a milestone's due date; the reason and the old date are kept for good."""
-    milestone = _lock(Milestone, milestone.pk)
+    milestone = writes.lock(Milestone, milestone.pk)
     if not selectors.can_edit_project(actor, milestone.project):
-        raise _deny(
+        raise PermissionDenied(
             _("You may not edit the project “%(project)s”.") % {"project": milestone.project}
         )
-    _check_version(milestone, expected_version)
+    writes.check_version(milestone, expected_version)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for changing the due date.")})
     if milestone.done_date is not None:
@@ -633,8 +608,7 @@ def milestone_revise(
         actor=actor,
     )
     milestone.due_date = new_due_date
-    milestone.version += 1
-    _save(milestone, actor)
+    writes.save(milestone, actor)
     return revision
 
 
@@ -648,7 +622,9 @@ REPORT_TEXT_FIELDS = ("physical_progress", "problems", "next_steps")
 def _check_report_write(*, project: Project, period: periods.Period, actor) -> None:
     """Who may write ``project``'s report for ``period``, and for which periods."""
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not report on the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not report on the project “%(project)s”.") % {"project": project}
+        )
     if period.kind != selectors.report_period_kind():
         raise ValidationError(
             {
@@ -698,20 +674,19 @@ def report_save(
     if report is None:
         report = _new_report(project, period, actor)
     else:
-        _check_version(report, expected_version)
+        writes.check_version(report, expected_version)
         if not report.is_editable:
             raise ValidationError(
                 _("A report that is %(status)s cannot be changed.")
                 % {"status": report.get_status_display()}
             )
-        report.version += 1
     report.investment = investment
     report.physical_progress = physical_progress
     report.problems = problems
     report.next_steps = next_steps
     try:
         with transaction.atomic():
-            _save(report, actor)
+            writes.save(report, actor)
     except IntegrityError:
         # Another request created this period's report between our read and our insert.
         raise VersionConflict(
@@ -777,12 +752,12 @@ def report_create(
 def report_submit(
     *, report: ProgressReport, actor, expected_version: int | None = None
 ) -> ProgressReport:
-    report = _lock(ProgressReport, report.pk)
+    report = writes.lock(ProgressReport, report.pk)
     if not selectors.can_edit_project(actor, report.project):
-        raise _deny(
+        raise PermissionDenied(
             _("You may not report on the project “%(project)s”.") % {"project": report.project}
         )
-    _check_version(report, expected_version)
+    writes.check_version(report, expected_version)
     if not report.is_editable:
         raise ValidationError(
             _("A report that is %(status)s cannot be submitted.")
@@ -793,8 +768,7 @@ def report_submit(
     if report.first_submitted_at is None:
         report.first_submitted_at = report.submitted_at
     report.submitted_by = actor
-    report.version += 1
-    _save(report, actor)
+    writes.save(report, actor)
     return report
 
 
@@ -809,20 +783,19 @@ def own_submission_message() -> str:
 def report_approve(
     *, report: ProgressReport, actor, expected_version: int | None = None
 ) -> ProgressReport:
-    report = _lock(ProgressReport, report.pk)
+    report = writes.lock(ProgressReport, report.pk)
     if not selectors.can_review_reports(actor, report.project):
-        raise _deny(_("Only the unit head or a supervisor may approve this report."))
+        raise PermissionDenied(_("Only the unit head or a supervisor may approve this report."))
     if selectors.is_own_submission(actor, report):
-        raise _deny(own_submission_message())
-    _check_version(report, expected_version)
+        raise PermissionDenied(own_submission_message())
+    writes.check_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted report can be approved."))
     report.status = ReportStatus.APPROVED
     report.reviewed_at = timezone.now()
     report.reviewed_by = actor
     report.return_reason = ""
-    report.version += 1
-    _save(report, actor)
+    writes.save(report, actor)
     return report
 
 
@@ -830,12 +803,12 @@ def report_approve(
 def report_return(
     *, report: ProgressReport, actor, reason: str, expected_version: int | None = None
 ) -> ProgressReport:
-    report = _lock(ProgressReport, report.pk)
+    report = writes.lock(ProgressReport, report.pk)
     if not selectors.can_review_reports(actor, report.project):
-        raise _deny(_("Only the unit head or a supervisor may return this report."))
+        raise PermissionDenied(_("Only the unit head or a supervisor may return this report."))
     if selectors.is_own_submission(actor, report):
-        raise _deny(own_submission_message())
-    _check_version(report, expected_version)
+        raise PermissionDenied(own_submission_message())
+    writes.check_version(report, expected_version)
     if report.status != ReportStatus.SUBMITTED:
         raise ValidationError(_("Only a submitted report can be returned."))
     if not reason.strip():
@@ -844,8 +817,7 @@ def report_return(
     report.return_reason = reason.strip()
     report.reviewed_at = timezone.now()
     report.reviewed_by = actor
-    report.version += 1
-    _save(report, actor)
+    writes.save(report, actor)
     return report
 
 
@@ -865,15 +837,16 @@ def funding_set(
     expected_version: int | None = None,
 ) -> ProjectFunding:
     """Set a project's planned and arrived money from one source (one row per source)."""
-    project = _lock(Project, project.pk)
+    project = writes.lock(Project, project.pk)
     if not selectors.can_edit_project(actor, project):
-        raise _deny(_("You may not edit the project “%(project)s”.") % {"project": project})
+        raise PermissionDenied(
+            _("You may not edit the project “%(project)s”.") % {"project": project}
+        )
     funding = ProjectFunding.objects.select_for_update().filter(
         project=project, source=source
     ).first() or ProjectFunding(project=project, source=source)
     if funding.pk is not None:
-        _check_version(funding, expected_version)
-        funding.version += 1
+        writes.check_version(funding, expected_version)
     funding.planned = planned
     funding.arrived = arrived
     key = ProjectFunding.objects.filter(project=project, source=source)
@@ -921,18 +894,19 @@ def funding_application_save(
     if unknown:
         raise TypeError(f"not editable through funding_application_save: {sorted(unknown)}")
     if not selectors.has_role_over(actor, unit, selectors.EDIT_ROLES):
-        raise _deny(_("You may not record funding applications for %(unit)s.") % {"unit": unit})
+        raise PermissionDenied(
+            _("You may not record funding applications for %(unit)s.") % {"unit": unit}
+        )
     if application is None:
         application = FundingApplication(unit=unit, created_by=actor)
     else:
-        application = _lock(FundingApplication, application.pk)
+        application = writes.lock(FundingApplication, application.pk)
         if not selectors.has_role_over(actor, application.unit, selectors.EDIT_ROLES):
-            raise _deny(
+            raise PermissionDenied(
                 _("You may not record funding applications for %(unit)s.")
                 % {"unit": application.unit}
             )
-        _check_version(application, expected_version)
-        application.version += 1
+        writes.check_version(application, expected_version)
     project = fields.get("project")
     if (
         project is not None
@@ -943,7 +917,7 @@ def funding_application_save(
     application.unit = unit
     for key, value in fields.items():
         setattr(application, key, value)
-    _save(application, actor)
+    writes.save(application, actor)
     return application
 
 
@@ -960,14 +934,15 @@ def target_set(
 ) -> Target:
     """Set a unit's yearly target: a supervisor's or an administrator's task."""
     if not selectors.can_supervise(actor, unit):
-        raise _deny(_("Only a supervisor may set the targets of %(unit)s.") % {"unit": unit})
+        raise PermissionDenied(
+            _("Only a supervisor may set the targets of %(unit)s.") % {"unit": unit}
+        )
     _serialize_writers_of(Unit, unit.pk)
     target = Target.objects.select_for_update().filter(
         unit=unit, year=year, metric=metric
     ).first() or Target(unit=unit, year=year, metric=metric)
     if target.pk is not None:
-        _check_version(target, expected_version)
-        target.version += 1
+        writes.check_version(target, expected_version)
     target.target_value = target_value
     target.note = note
     key = Target.objects.filter(unit=unit, year=year, metric=metric)
@@ -990,13 +965,12 @@ def target_record_actual(
     *, target: Target, actual_value: Decimal, actor, expected_version: int | None = None
 ) -> Target:
     """The unit reports what it has achieved against its target so far."""
-    target = _lock(Target, target.pk)
+    target = writes.lock(Target, target.pk)
     if not selectors.has_role_over(actor, target.unit, selectors.EDIT_ROLES):
-        raise _deny(_("You may not report for %(unit)s.") % {"unit": target.unit})
-    _check_version(target, expected_version)
-    target.version += 1
+        raise PermissionDenied(_("You may not report for %(unit)s.") % {"unit": target.unit})
+    writes.check_version(target, expected_version)
     target.actual_value = actual_value
-    _save(target, actor)
+    writes.save(target, actor)
     return target
 
 

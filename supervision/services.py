@@ -30,7 +30,6 @@ from django.utils.translation import gettext as _
 
 from projects import selectors
 from projects.models import Leader, Membership, ProgressReport, Project, Role, Unit, UnitKind
-from projects.services import VersionConflict
 from supervision import selectors as supervision_selectors
 from supervision.catalogue import RULE_SPECS
 from supervision.models import (
@@ -50,6 +49,7 @@ from supervision.models import (
     Meeting,
 )
 from supervision.notifications import notify
+from tracker import writes
 
 INSTRUCT_ROLES = frozenset({Role.LEADER, Role.ADMIN})
 
@@ -101,10 +101,6 @@ def own_rectification_message() -> str:
     return _(
         "You reported this issue rectified yourself: another supervisor must verify and close it."
     )
-
-
-def _deny(message: str) -> PermissionDenied:
-    return PermissionDenied(message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,22 +185,8 @@ def _event(issue: Issue, kind: str, actor, **fields: Any) -> IssueEvent:
     return IssueEvent.objects.create(issue=issue, kind=kind, actor=actor, **fields)
 
 
-def _save(issue: Issue, actor) -> None:
-    issue.full_clean()
-    issue.version += 1
-    issue._history_user = actor
-    issue.save()
-
-
 def _lock(issue: Issue, expected_version: int | None = None) -> Issue:
-    locked = (
-        Issue.objects.select_for_update(of=("self",))
-        .select_related("unit", "leader")
-        .get(pk=issue.pk)
-    )
-    if expected_version is not None and locked.version != expected_version:
-        raise VersionConflict(locked, expected_version)
-    return locked
+    return writes.lock(Issue.objects.select_related("unit", "leader"), issue.pk, expected_version)
 
 
 def _text(value: str, field: str, message: str) -> str:
@@ -299,7 +281,7 @@ def issue_raise(
 ) -> Issue:
     """A supervisor puts a problem on the ledger with its unit, leader and deadline."""
     if not selectors.can_supervise(actor, unit):
-        raise _deny(
+        raise PermissionDenied(
             _("Only a supervisor over the responsible unit may put an issue on the ledger.")
         )
     today = timezone.localdate()
@@ -372,7 +354,7 @@ def issue_request_help(
     accepts it (with a responsible unit and deadline) or declines it.
     """
     if not can_request_help(actor, requesting_unit):
-        raise _deny(_("You may only ask for help on behalf of your own unit."))
+        raise PermissionDenied(_("You may only ask for help on behalf of your own unit."))
     description = _text(description, "description", _("Say what you need the county to do."))
     errors: dict[str, str] = {}
     if project is not None and not selectors.can_view_project(actor, project):
@@ -428,7 +410,7 @@ def issue_accept(
 ) -> Issue:
     issue = _lock(issue, expected_version)
     if not (selectors.can_supervise(actor, issue.unit) and selectors.can_supervise(actor, unit)):
-        raise _deny(_("Only the supervision office may accept a request."))
+        raise PermissionDenied(_("Only the supervision office may accept a request."))
     _check_status(
         issue,
         [IssueStatus.PENDING],
@@ -444,7 +426,7 @@ def issue_accept(
     issue.requirement = (requirement or issue.requirement).strip()
     issue.status = IssueStatus.OPEN
     issue.awaiting_office = False
-    _save(issue, actor)
+    writes.save(issue, actor)
     _event(issue, IssueEventKind.ACCEPTED, actor, text=issue.requirement, deadline=deadline)
     transaction.on_commit(
         lambda: _notify("issue.raised", issue, actor, text=issue.requirement), robust=True
@@ -458,7 +440,7 @@ def issue_decline(
 ) -> Issue:
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only the supervision office may decline a request."))
+        raise PermissionDenied(_("Only the supervision office may decline a request."))
     _check_status(
         issue,
         [IssueStatus.PENDING],
@@ -467,7 +449,7 @@ def issue_decline(
     reason = _text(reason, "reason", _("Give the reason for declining."))
     issue.status = IssueStatus.DECLINED
     issue.awaiting_office = False
-    _save(issue, actor)
+    writes.save(issue, actor)
     _event(issue, IssueEventKind.DECLINED, actor, text=reason)
     transaction.on_commit(
         lambda: _notify(
@@ -508,12 +490,12 @@ def issue_respond(
     """反馈: the unit reports what it has done; the issue is then being rectified."""
     issue = _lock(issue, expected_version)
     if not can_act_for_unit(actor, issue):
-        raise _deny(_("Only the responsible unit may respond to this issue."))
+        raise PermissionDenied(_("Only the responsible unit may respond to this issue."))
     _check_status(issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s takes no response."))
     text = _text(text, "text", _("Write what has been done."))
     if issue.status == IssueStatus.OPEN:
         issue.status = IssueStatus.IN_PROGRESS
-    _save(issue, actor)
+    writes.save(issue, actor)
     event = _event(
         issue, IssueEventKind.RESPONSE, actor, text=text, actor_unit=_unit_actor_unit(actor, issue)
     )
@@ -537,14 +519,14 @@ def issue_mark_rectified(
     """已整改: the unit says the problem is solved, with its evidence; a supervisor verifies."""
     issue = _lock(issue, expected_version)
     if not can_act_for_unit(actor, issue):
-        raise _deny(_("Only the responsible unit may report this issue rectified."))
+        raise PermissionDenied(_("Only the responsible unit may report this issue rectified."))
     _check_status(
         issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s cannot be reported rectified.")
     )
     text = _text(text, "text", _("Describe the rectification and its evidence."))
     issue.status = IssueStatus.RESOLVED
     issue.resolved_at = timezone.now()
-    _save(issue, actor)
+    writes.save(issue, actor)
     event = _event(
         issue, IssueEventKind.RECTIFIED, actor, text=text, actor_unit=_unit_actor_unit(actor, issue)
     )
@@ -563,7 +545,7 @@ def issue_request_extension(
     """A unit asks for more time, before the deadline has passed."""
     issue = _lock(issue, expected_version)
     if not can_act_for_unit(actor, issue):
-        raise _deny(_("Only the responsible unit may ask for an extension."))
+        raise PermissionDenied(_("Only the responsible unit may ask for an extension."))
     _check_status(
         issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s needs no extension.")
     )
@@ -582,8 +564,7 @@ def issue_request_extension(
     request = ExtensionRequest.objects.create(
         issue=issue, requested_deadline=new_deadline, reason=reason, requested_by=actor
     )
-    issue.version += 1
-    issue.save(update_fields=["version", "updated_at"])
+    writes.touch(issue)
     _event(
         issue,
         IssueEventKind.EXTENSION_REQUESTED,
@@ -608,7 +589,7 @@ def issue_decide_extension(
     request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
     issue = _lock(request.issue)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only a supervisor may decide on an extension."))
+        raise PermissionDenied(_("Only a supervisor may decide on an extension."))
     if request.status != ExtensionStatus.PENDING:
         raise ValidationError(_("This extension request has already been decided."))
     note = (note or "").strip()
@@ -621,7 +602,7 @@ def issue_decide_extension(
     request.save()
     if grant:
         issue.deadline = request.requested_deadline
-    _save(issue, actor)
+    writes.save(issue, actor)
     kind = IssueEventKind.EXTENSION_GRANTED if grant else IssueEventKind.EXTENSION_REFUSED
     _event(issue, kind, actor, text=note, deadline=request.requested_deadline if grant else None)
     transaction.on_commit(lambda: _notify(f"issue.{kind}", issue, actor, text=note), robust=True)
@@ -640,13 +621,15 @@ def issue_urge_up(
     """The responsible unit asks the county to push another unit or to coordinate."""
     issue = _lock(issue, expected_version)
     if not can_act_for_unit(actor, issue):
-        raise _deny(_("Only the responsible unit may ask the county to push on this issue."))
+        raise PermissionDenied(
+            _("Only the responsible unit may ask the county to push on this issue.")
+        )
     _check_status(issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s needs no push."))
     text = _text(text, "text", _("Say what you need the county to do."))
     if target_unit is not None and not unit_may_be_pushed(target_unit, issue.unit):
         raise ValidationError({"target_unit": _target_unit_error()})
     issue.awaiting_office = True
-    _save(issue, actor)
+    writes.save(issue, actor)
     event = _event(
         issue,
         IssueEventKind.URGED_UP,
@@ -682,7 +665,7 @@ def issue_urge(
     """
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only a supervisor may urge."))
+        raise PermissionDenied(_("Only a supervisor may urge."))
     _check_status(issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s needs no urging."))
     text = _text(text, "text", _("Write what the unit is urged to do."))
     if target_unit is not None and not selectors.can_supervise(actor, target_unit):
@@ -691,7 +674,7 @@ def issue_urge(
     raised = issue.level < EscalationLevel.URGED
     if raised:
         issue.level = EscalationLevel.URGED
-    _save(issue, actor)
+    writes.save(issue, actor)
     event = _event(
         issue,
         IssueEventKind.URGED,
@@ -714,7 +697,7 @@ def issue_escalate(
     """A supervisor's decision to move the issue up the ladder (督办, 挂牌督办, 约谈, 问责)."""
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only a supervisor may escalate an issue."))
+        raise PermissionDenied(_("Only a supervisor may escalate an issue."))
     _check_status(
         issue, ISSUE_ACTIVE_STATUSES, _("An issue that is %(status)s cannot be escalated.")
     )
@@ -723,7 +706,7 @@ def issue_escalate(
     reason = _text(reason, "reason", _("Give the reason for the escalation."))
     issue.level = level
     issue.awaiting_office = False
-    _save(issue, actor)
+    writes.save(issue, actor)
     _event(issue, IssueEventKind.ESCALATED, actor, text=reason, level=level)
     transaction.on_commit(
         lambda: _notify("issue.escalated", issue, actor, text=reason), robust=True
@@ -738,9 +721,9 @@ def issue_close(
     """销号: a supervisor verifies the rectification and closes the issue for good."""
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only a supervisor may close an issue."))
+        raise PermissionDenied(_("Only a supervisor may close an issue."))
     if is_own_rectification(actor, issue):
-        raise _deny(own_rectification_message())
+        raise PermissionDenied(own_rectification_message())
     _check_status(
         issue,
         [IssueStatus.RESOLVED],
@@ -750,7 +733,7 @@ def issue_close(
     issue.closed_at = timezone.now()
     issue.closed_by = actor
     issue.awaiting_office = False
-    _save(issue, actor)
+    writes.save(issue, actor)
     _event(issue, IssueEventKind.CLOSED, actor, text=(note or "").strip())
     transaction.on_commit(lambda: _notify("issue.closed", issue, actor, text=note), robust=True)
     return issue
@@ -763,7 +746,7 @@ def issue_send_back(
     """退回: the rectification is not accepted; the issue goes back to the unit."""
     issue = _lock(issue, expected_version)
     if not can_supervise_issue(actor, issue):
-        raise _deny(_("Only a supervisor may send an issue back."))
+        raise PermissionDenied(_("Only a supervisor may send an issue back."))
     _check_status(
         issue,
         [IssueStatus.RESOLVED],
@@ -772,7 +755,7 @@ def issue_send_back(
     reason = _text(reason, "reason", _("Say why the rectification is not accepted."))
     issue.status = IssueStatus.OPEN
     issue.resolved_at = None
-    _save(issue, actor)
+    writes.save(issue, actor)
     _event(issue, IssueEventKind.SENT_BACK, actor, text=reason)
     transaction.on_commit(
         lambda: _notify("issue.sent_back", issue, actor, text=reason), robust=True
@@ -785,7 +768,7 @@ def issue_instruct(*, issue: Issue, actor, text: str) -> IssueEvent:
     """批示: a leader's instruction, on the timeline and sent to the unit."""
     issue = Issue.objects.select_related("unit", "leader").get(pk=issue.pk)
     if not can_instruct(actor, issue):
-        raise _deny(_("Only a leader may write an instruction."))
+        raise PermissionDenied(_("Only a leader may write an instruction."))
     text = _text(text, "text", _("Write the instruction."))
     Issue.objects.filter(pk=issue.pk).update(version=F("version") + 1, updated_at=timezone.now())
     event = _event(issue, IssueEventKind.INSTRUCTION, actor, text=text)

@@ -22,7 +22,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +30,6 @@ from projects import selectors
 from projects import services as project_services
 from projects.models import Leader, Project, Stage, Unit
 from projects.photos import inspect_photo, make_thumbnail
-from projects.services import VersionConflict
 from supervision import selectors_meetings
 from supervision.models import (
     Inspection,
@@ -46,6 +44,7 @@ from supervision.models import (
 )
 from supervision.notifications import notify
 from supervision.services import issue_raise
+from tracker import writes
 
 PHOTOS_PER_INSPECTION = 30
 SCORE_PLACES = Decimal("0.01")
@@ -104,30 +103,8 @@ def can_issue_notices(user, project: Project) -> bool:
     return selectors.can_supervise(user, project.lead_unit)
 
 
-def _deny(message: str) -> PermissionDenied:
-    return PermissionDenied(message)
-
-
-def _save(instance: models.Model, actor) -> None:
-    instance.full_clean()
-    instance._history_user = actor  # read by django-simple-history, also for the M2M rows
-    instance.save()
-
-
 def _lock(model: type[models.Model], pk: int, expected_version: int | None = None) -> Any:
-    locked = model.objects.select_for_update().select_related("unit").get(pk=pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise VersionConflict(locked, expected_version)
-    return locked
-
-
-def _touch(instance: models.Model) -> None:
-    """A change below the object (scores, photos, issues raised): a new version, so that
-    ETags and ``updated_since`` see it, without a history row for unchanged fields."""
-    type(instance).objects.filter(pk=instance.pk).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    instance.version += 1
+    return writes.lock(model.objects.select_related("unit"), pk, expected_version)
 
 
 def _text(value: str | None) -> str:
@@ -240,7 +217,9 @@ def inspection_create(
 ) -> Inspection:
     """Record a supervision report (督查报告) for the organising unit."""
     if unit is None or not selectors.can_supervise(actor, unit):
-        raise _deny(_("Only a supervisor over the organising unit may record an inspection."))
+        raise PermissionDenied(
+            _("Only a supervisor over the organising unit may record an inspection.")
+        )
     projects, units_visited = list(projects), list(units_visited)
     errors: dict[str, str] = {}
     _check_date(held_on, errors)
@@ -256,7 +235,7 @@ def inspection_create(
         findings=_text(findings),
         created_by=actor,
     )
-    _save(inspection, actor)
+    writes.save(inspection, actor)
     inspection.projects.set(projects)
     inspection.units_visited.set(units_visited)
     return inspection
@@ -269,10 +248,14 @@ def inspection_update(
     _check_fields(changes, INSPECTION_FIELDS | INSPECTION_M2M_FIELDS, "inspection_update")
     inspection = _lock(Inspection, inspection.pk, expected_version)
     if not can_write_inspection(actor, inspection):
-        raise _deny(_("Only a supervisor over the organising unit may change this inspection."))
+        raise PermissionDenied(
+            _("Only a supervisor over the organising unit may change this inspection.")
+        )
     new_unit = changes.get("unit")
     if new_unit is not None and not selectors.can_supervise(actor, new_unit):
-        raise _deny(_("Only a supervisor over the organising unit may record an inspection."))
+        raise PermissionDenied(
+            _("Only a supervisor over the organising unit may record an inspection.")
+        )
     errors: dict[str, str] = {}
     _check_date(changes.get("held_on"), errors)
     if "projects" in changes:
@@ -291,8 +274,7 @@ def inspection_update(
     m2m = {key: changes.pop(key) for key in list(changes) if key in INSPECTION_M2M_FIELDS}
     for key, value in changes.items():
         setattr(inspection, key, _text(value) if isinstance(value, str) else value)
-    inspection.version += 1
-    _save(inspection, actor)
+    writes.save(inspection, actor)
     for key, value in m2m.items():
         getattr(inspection, key).set(value)
     return inspection
@@ -324,7 +306,9 @@ def inspection_set_scores(
     decimals) and ``comment``. A visited project left out, or with no score, has none."""
     inspection = _lock(Inspection, inspection.pk, expected_version)
     if not can_write_inspection(actor, inspection):
-        raise _deny(_("Only a supervisor over the organising unit may score this inspection."))
+        raise PermissionDenied(
+            _("Only a supervisor over the organising unit may score this inspection.")
+        )
     visited = set(inspection.projects.values_list("pk", flat=True))
     wanted: dict[int, tuple[Decimal, str]] = {}
     errors: dict[int, ValidationError] = {}
@@ -364,7 +348,7 @@ def inspection_set_scores(
         score.full_clean()
         score.save()
         saved.append(score)
-    _touch(inspection)
+    writes.touch(inspection)
     return saved
 
 
@@ -388,7 +372,7 @@ def inspection_photo_add(
     # Locking the inspection serialises concurrent uploads, so the limit holds.
     inspection = _lock(Inspection, inspection.pk)
     if not can_write_inspection(actor, inspection):
-        raise _deny(_("Only a supervisor over the organising unit may add photos."))
+        raise PermissionDenied(_("Only a supervisor over the organising unit may add photos."))
     if inspection.photos.count() >= PHOTOS_PER_INSPECTION:
         raise ValidationError(
             _("An inspection can have at most %(limit)d photos.")
@@ -420,7 +404,7 @@ def inspection_photo_add(
     except BaseException:
         _delete_files(photo.image, photo.thumbnail)
         raise
-    _touch(inspection)
+    writes.touch(inspection)
     return photo
 
 
@@ -430,10 +414,10 @@ def inspection_photo_remove(*, photo: InspectionPhoto, actor) -> None:
     photo = InspectionPhoto.objects.get(pk=photo.pk)
     inspection = _lock(Inspection, photo.inspection_id)
     if not can_write_inspection(actor, inspection):
-        raise _deny(_("Only a supervisor over the organising unit may remove photos."))
+        raise PermissionDenied(_("Only a supervisor over the organising unit may remove photos."))
     image, thumbnail = photo.image, photo.thumbnail
     photo.delete()
-    _touch(inspection)
+    writes.touch(inspection)
     transaction.on_commit(lambda: _delete_files(image, thumbnail))
 
 
@@ -445,11 +429,13 @@ def inspection_raise_issues(
     is this inspection, or, when one row is bad, none does."""
     inspection = _lock(Inspection, inspection.pk)
     if not can_write_inspection(actor, inspection):
-        raise _deny(_("Only a supervisor over the organising unit may raise issues from it."))
+        raise PermissionDenied(
+            _("Only a supervisor over the organising unit may raise issues from it.")
+        )
     raised = _raise_batch(
         actor=actor, rows=list(issues), source=IssueSource.INSPECTION, inspection=inspection
     )
-    _touch(inspection)
+    writes.touch(inspection)
     return raised
 
 
@@ -495,7 +481,7 @@ def meeting_create(
 ) -> Meeting:
     """Record a meeting (调度会, 推进会, 现场办公会, 联席会议, 专题议定) of the convening unit."""
     if unit is None or not selectors.can_supervise(actor, unit):
-        raise _deny(_("Only a supervisor over the convening unit may record a meeting."))
+        raise PermissionDenied(_("Only a supervisor over the convening unit may record a meeting."))
     m2m = {
         "attendees": list(attendees),
         "absentees": list(absentees),
@@ -521,7 +507,7 @@ def meeting_create(
         minutes=_text(minutes),
         created_by=actor,
     )
-    _save(meeting, actor)
+    writes.save(meeting, actor)
     for key, value in m2m.items():
         getattr(meeting, key).set(value)
     return meeting
@@ -534,10 +520,12 @@ def meeting_update(
     _check_fields(changes, MEETING_FIELDS | MEETING_M2M_FIELDS, "meeting_update")
     meeting = _lock(Meeting, meeting.pk, expected_version)
     if not can_write_meeting(actor, meeting):
-        raise _deny(_("Only a supervisor over the convening unit may change this meeting."))
+        raise PermissionDenied(
+            _("Only a supervisor over the convening unit may change this meeting.")
+        )
     new_unit = changes.get("unit")
     if new_unit is not None and not selectors.can_supervise(actor, new_unit):
-        raise _deny(_("Only a supervisor over the convening unit may record a meeting."))
+        raise PermissionDenied(_("Only a supervisor over the convening unit may record a meeting."))
     for key in MEETING_M2M_FIELDS & changes.keys():
         changes[key] = list(changes[key])
     # Attendance is checked as it will be: a changed side against the side kept.
@@ -554,8 +542,7 @@ def meeting_update(
     m2m = {key: changes.pop(key) for key in list(changes) if key in MEETING_M2M_FIELDS}
     for key, value in changes.items():
         setattr(meeting, key, _text(value) if isinstance(value, str) else value)
-    meeting.version += 1
-    _save(meeting, actor)
+    writes.save(meeting, actor)
     for key, value in m2m.items():
         getattr(meeting, key).set(value)
     return meeting
@@ -569,11 +556,13 @@ def meeting_record_decisions(
     in one step (all or none). The units named by the meeting are told once it commits."""
     meeting = _lock(Meeting, meeting.pk)
     if not can_write_meeting(actor, meeting):
-        raise _deny(_("Only a supervisor over the convening unit may record its decisions."))
+        raise PermissionDenied(
+            _("Only a supervisor over the convening unit may record its decisions.")
+        )
     raised = _raise_batch(
         actor=actor, rows=list(decisions), source=IssueSource.MEETING, meeting=meeting
     )
-    _touch(meeting)
+    writes.touch(meeting)
     transaction.on_commit(lambda: _notify_decisions(meeting, raised, actor), robust=True)
     return raised
 
@@ -664,7 +653,9 @@ def notice_issue(
     notice (限期开工 and the like, with what happens when it is missed)."""
     project = Project.objects.select_for_update().select_related("lead_unit").get(pk=project.pk)
     if not can_issue_notices(actor, project):
-        raise _deny(_("Only a supervisor over the project's unit may issue a notice on it."))
+        raise PermissionDenied(
+            _("Only a supervisor over the project's unit may issue a notice on it.")
+        )
     today = timezone.localdate()
     requirement, consequence = _text(requirement), _text(consequence)
     errors: dict[str, str] = {}
@@ -689,7 +680,7 @@ def notice_issue(
         issued_on=today,
         issued_by=actor,
     )
-    _save(notice, actor)
+    writes.save(notice, actor)
     if kind == NoticeKind.RED_CARD:
         project_services.project_set_red_card(
             project=project, actor=actor, red_card=True, reason=requirement
@@ -719,7 +710,9 @@ def notice_settle(
     )
     notice.project = project
     if not can_issue_notices(actor, project):
-        raise _deny(_("Only a supervisor over the project's unit may settle its notices."))
+        raise PermissionDenied(
+            _("Only a supervisor over the project's unit may settle its notices.")
+        )
     if notice.status != NoticeStatus.ACTIVE:
         raise ValidationError(
             _("This notice is already settled (%(status)s).")
@@ -741,7 +734,7 @@ def notice_settle(
     notice.outcome = outcome
     notice.settled_at = timezone.now()
     notice.settled_by = actor
-    _save(notice, actor)
+    writes.save(notice, actor)
     if notice.kind == NoticeKind.RED_CARD:
         in_force = (
             ProjectNotice.objects.filter(
