@@ -2,6 +2,8 @@
 
 Project saves go through the services so the stage log, red-card rules and audit trail stay
 complete; due dates of existing milestones are changed in the workspace, where a reason is asked.
+Milestones, reports, funding, applications and targets saved here go through the write core
+(``WrittenThroughTheCore``): a new version each, so no stale page or API client overwrites them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,26 @@ from projects.models import (
     Target,
     Unit,
 )
+from tracker import writes
+
+
+class WrittenThroughTheCore:
+    """Admin saves of records edited by several people (versioned) go through the write core
+    (``tracker.writes.save``): validated, with the administrator as their author, and with the
+    record's next version, so that a page or an API client still holding the previous version is
+    refused instead of overwriting the administrator's change. Inline rows too."""
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        writes.save(obj, request.user)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        instances = formset.save(commit=False)
+        for removed in formset.deleted_objects:
+            removed.delete()
+        for instance in instances:
+            writes.save(instance, request.user)
+        formset.save_m2m()
+
 
 admin.site.site_header = _("Key Project Scheduling and Supervision Platform")
 admin.site.site_title = _("Platform administration")
@@ -130,7 +152,7 @@ class StageChangeInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(SimpleHistoryAdmin):
+class ProjectAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = [
         "name",
         "lead_unit",
@@ -198,7 +220,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SimpleHistoryAdmin):
+class MilestoneAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = ["name", "project", "kind", "due_date", "done_date"]
     list_filter = ["kind"]
     search_fields = ["name", "project__name"]
@@ -230,7 +252,7 @@ class ReportPhotoInline(admin.TabularInline):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(SimpleHistoryAdmin):
+class ProgressReportAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = ["project", "period_key", "status", "investment", "deadline", "submitted_at"]
     list_filter = ["status", "period_kind", "period_key"]
     search_fields = ["project__name"]
@@ -263,7 +285,7 @@ class StageChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProjectFunding)
-class ProjectFundingAdmin(SimpleHistoryAdmin):
+class ProjectFundingAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = ["project", "source", "planned", "arrived"]
     list_filter = ["source"]
     search_fields = ["project__name"]
@@ -272,7 +294,7 @@ class ProjectFundingAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FundingApplication)
-class FundingApplicationAdmin(SimpleHistoryAdmin):
+class FundingApplicationAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = [
         "title",
         "unit",
@@ -290,7 +312,7 @@ class FundingApplicationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(WrittenThroughTheCore, SimpleHistoryAdmin):
     list_display = ["unit", "year", "metric", "target_value", "actual_value"]
     list_filter = ["year", "metric"]
     search_fields = ["unit__name"]

@@ -195,3 +195,63 @@ def test_a_documents_title_is_not_a_persons_job_title(admin_client_zh, model):
     page = form.content.decode()
     assert '<label class="required" for="id_title">标题' in page
     assert "职务" not in page
+
+
+def _change_form_data(client, url: str, **changes) -> dict:
+    """The admin change form as the page shows it, with ``changes`` typed in."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = changes.get(name, form[name].value())
+        if value is None or value is False:
+            continue
+        data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    return data
+
+
+@pytest.mark.parametrize("kind", ["milestone", "funding"])
+def test_an_admin_edit_gives_the_record_its_next_version(
+    admin_client_zh, project_a, reporter_a, today, kind
+):
+    """An API client or a page still holding the previous version is then refused, instead of
+    silently overwriting what the administrator changed."""
+    from decimal import Decimal
+
+    from projects import services
+    from projects.models import Milestone, ProjectFunding
+    from tests import factories
+    from tests.support.api import bearer, make_token
+
+    if kind == "milestone":
+        record = factories.create_milestone(project=project_a, actor=reporter_a, due_date=today)
+        url = reverse("admin:projects_milestone_change", args=[record.pk])
+        changes = {"name": "改名后的节点"}
+        api = f"/api/v1/milestones/{record.pk}/complete/"
+        patch = {"done_date": today.isoformat()}
+    else:
+        record = services.funding_set(
+            project=project_a,
+            source="county_fiscal",
+            planned=Decimal("100"),
+            arrived=Decimal("10"),
+            actor=reporter_a,
+        )
+        url = reverse("admin:projects_projectfunding_change", args=[record.pk])
+        changes = {"arrived": "20.00"}
+        api = f"/api/v1/project-funding/{record.pk}/"
+        patch = {"arrived": "30.00"}
+    before = record.version
+    response = admin_client_zh.post(url, _change_form_data(admin_client_zh, url, **changes))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    model = Milestone if kind == "milestone" else ProjectFunding
+    saved = model.objects.get(pk=record.pk)
+    assert saved.version == before + 1
+    assert saved.history.first().history_user.username == "root"
+    stale = (admin_client_zh.post if kind == "milestone" else admin_client_zh.patch)(
+        api,
+        patch,
+        content_type="application/json",
+        headers={**bearer(make_token(reporter_a, write=True)), "If-Match": f'"{before}"'},
+    )
+    assert stale.status_code in (409, 412), stale.content[:300]
+    assert model.objects.get(pk=record.pk).version == before + 1
