@@ -58,6 +58,17 @@ class UnitQuerySet(models.QuerySet["Unit"]):
         return self.filter(is_active=True)
 
 
+def path_ids(path: str) -> list[int]:
+    """The ids in a materialised path ("/1/7/42/" → [1, 7, 42]): the root first, the unit last."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def path_prefixes(path: str) -> list[str]:
+    """The paths of the units from the root down to ``path`` ("/1/", "/1/7/", "/1/7/42/")."""
+    ids = path_ids(path)
+    return [f"/{'/'.join(str(pk) for pk in ids[:n])}/" for n in range(1, len(ids) + 1)]
+
+
 class Unit(models.Model):
     """One node of the organisation tree.
 
@@ -153,7 +164,7 @@ class Unit(models.Model):
         return self.short_name or self.name
 
     def ancestors(self, *, include_self: bool = False) -> UnitQuerySet:
-        ids = [int(part) for part in self.path.strip("/").split("/") if part]
+        ids = path_ids(self.path)
         if not include_self:
             ids = ids[:-1]
         return Unit.objects.filter(pk__in=ids).order_by("depth")

@@ -28,6 +28,7 @@ from projects.models import (
     Target,
     Unit,
     UnitKind,
+    path_ids,
 )
 from tracker import periods
 
@@ -142,7 +143,7 @@ def jurisdiction_path(unit: Unit) -> str:
     """The subtree of the government ``unit`` belongs to: the path of its nearest county or city
     (itself included), or of its tree's root when it has none. A department, a township and their
     villages belong to their county; a city's own department to the city."""
-    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    ids = path_ids(unit.path)
     kinds = dict(Unit.objects.filter(pk__in=ids).values_list("pk", "kind"))
     kinds[unit.pk] = unit.kind
     for depth in range(len(ids), 0, -1):
@@ -179,7 +180,7 @@ def leaders_of(paths: list[str] | None):
         return leaders
     above: set[int] = set()
     for path in paths:
-        above.update(int(part) for part in path.strip("/").split("/")[:-1] if part)
+        above.update(path_ids(path)[:-1])
     return leaders.filter(_subtree_q("unit", paths) | Q(unit_id__in=sorted(above)))
 
 

@@ -62,6 +62,7 @@ from projects.models import (
     Tier,
     Unit,
     bundle_ids,
+    path_ids,
 )
 from projects.selectors import report_period_kind, targets_as_of
 from supervision.models import Alert, AlertLevel, DashboardSnapshot, EscalationLevel, Issue
@@ -332,7 +333,7 @@ def _unit_facts(day: dt.date, root: Unit | None, totals: Totals) -> None:
 
 
 def _ancestors(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
+    return path_ids(path)
 
 
 def _median(histogram: dict[int, Decimal]) -> Decimal | None:

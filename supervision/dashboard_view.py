@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects import selectors as project_selectors
-from projects.models import Category, ProjectLevel, TargetMetric, Tier, Unit
+from projects.models import Category, ProjectLevel, TargetMetric, Tier, Unit, path_ids
 from supervision import dashboard, selectors
 from supervision.models import (
     DashboardSnapshot,
@@ -83,7 +83,7 @@ def choose(user, params) -> tuple[Unit, dt.date]:
 def latest_rankings(user, unit: Unit, day: dt.date) -> list[dict]:
     """The latest published rankings by ``day`` that rank the unit's children or the unit itself,
     with movement: two queries."""
-    ancestors = [int(p) for p in unit.path.strip("/").split("/") if p]
+    ancestors = path_ids(unit.path)
     latest = (
         selectors.visible_snapshots(user)
         .filter(

@@ -37,7 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from projects.models import Leader, Light, Membership, Unit
+from projects.models import Leader, Light, Membership, Unit, path_ids
 from supervision.catalogue import RULE_SPECS
 from supervision.models import (
     Alert,
@@ -225,7 +225,7 @@ def _unit_paths(messages: Sequence[Message]) -> dict[int, str]:
 
 def _ancestors(path: str) -> set[int]:
     """The unit itself and every unit above it, from the materialised path "/1/7/42/"."""
-    return {int(part) for part in path.strip("/").split("/") if part.isdigit()}
+    return set(path_ids(path))
 
 
 def _record_deliveries(messages, paths: dict[int, str], now) -> list[WebhookDelivery]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from projects import selectors
-from projects.models import Role
+from projects.models import Role, path_prefixes
 from supervision.models import (
     Alert,
     Issue,
@@ -34,8 +34,7 @@ def visible_schemes(user) -> QuerySet[RankingScheme]:
     # Ancestors of the user's units: every proper prefix of each unit's path.
     ancestors = set()
     for membership in memberships:
-        parts = membership.unit.path.strip("/").split("/")
-        ancestors.update(f"/{'/'.join(parts[:n])}/" for n in range(1, len(parts)))
+        ancestors.update(path_prefixes(membership.unit.path)[:-1])
     if ancestors:
         q |= Q(parent_unit__path__in=sorted(ancestors))
     return RankingScheme.objects.filter(q)

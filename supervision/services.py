@@ -29,7 +29,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects import selectors
-from projects.models import Leader, Membership, ProgressReport, Project, Role, Unit, UnitKind
+from projects.models import (
+    Leader,
+    Membership,
+    ProgressReport,
+    Project,
+    Role,
+    Unit,
+    UnitKind,
+    path_prefixes,
+)
 from supervision import selectors as supervision_selectors
 from supervision.catalogue import RULE_SPECS
 from supervision.models import (
@@ -142,18 +151,13 @@ def issue_url(issue: Issue) -> str:
 
 def _office_users(unit: Unit) -> list[Any]:
     """The supervisors whose scope covers ``unit``: the supervision office's queue readers."""
-    ancestors = _path_prefixes(unit.path)
+    ancestors = path_prefixes(unit.path)
     return [
         m.user
         for m in Membership.objects.filter(
             role=Role.SUPERVISOR, unit__path__in=ancestors, user__is_active=True
         ).select_related("user")
     ]
-
-
-def _path_prefixes(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return [f"/{'/'.join(parts[:n])}/" for n in range(1, len(parts) + 1)]
 
 
 def _notify(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from projects import selectors as project_selectors
-from projects.models import Light, Target, TargetMetric, Unit
+from projects.models import Light, Target, TargetMetric, Unit, path_ids
 from supervision import dashboard, dashboard_view, selectors
 from supervision.models import ISSUE_ACTIVE_STATUSES, RankingEntry, SnapshotStatus
 from tracker import spreadsheets
@@ -24,7 +24,7 @@ from tracker.spreadsheets import Column
 
 def _unit_trail(user, unit: Unit) -> tuple[list[Unit], list[Unit]]:
     """The unit's ancestors the user may open, and its children: one query each."""
-    ancestor_ids = [int(p) for p in unit.path.strip("/").split("/") if p][:-1]
+    ancestor_ids = path_ids(unit.path)[:-1]
     visible = project_selectors.visible_units(user)
     ancestors = list(visible.filter(pk__in=ancestor_ids).order_by("depth"))
     children = list(Unit.objects.filter(parent=unit, is_active=True).order_by("sort_order", "name"))
