@@ -72,3 +72,16 @@ def test_no_string_in_the_code_is_missing_from_the_catalog(tmp_path):
     known = {(e.msgctxt, e.msgid) for e in catalog().translated_entries()}
     missing = [e.msgid for e in fresh if (e.msgctxt, e.msgid) not in known]
     assert not missing, f"run `make messages-update` and translate: {missing}"
+
+
+def test_djangos_own_messages_read_as_the_rest_of_the_site():
+    """Django's catalog garbles the NUL-character message and addresses the user as 你 in its
+    password messages; ours (tracker/corrected_messages.py) says 您, as every page does."""
+    from django.contrib.auth.password_validation import password_validators_help_texts
+    from django.core.validators import ProhibitNullCharactersValidator
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert str(ProhibitNullCharactersValidator.message) == "不能含有空字符（NUL）。"
+        texts = " ".join(str(text) for text in password_validators_help_texts())
+    assert texts and "你" not in texts

@@ -316,3 +316,24 @@ def test_api_lists_keep_a_fixed_number_of_queries(client, board, county, supervi
             rankings.ranking_compute(scheme=scheme, period=periods.parse(key))
     after = [count_queries(client, url.replace("=10", "=100"), headers=auth) for url in urls]
     assert before == after == [5, 5]
+
+
+def test_a_score_of_zero_is_shown_as_a_score():
+    """A unit that scored 0.00 has a score: "—" is for a unit exempted or not scored. Every
+    template showing a score falls back to "—" only for None (``default_if_none``), never for
+    a falsy 0 (``default``)."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.template import Context, Template
+
+    templates = Path(settings.BASE_DIR) / "templates"
+    falsy_fallbacks = [
+        f"{path.relative_to(templates)}: {match}"
+        for path in templates.rglob("*.html")
+        for match in re.findall(r"score\|default:[^ %}]*", path.read_text())
+    ]
+    assert falsy_fallbacks == []
+    shown = Template('{{ score|default_if_none:"—" }}').render(Context({"score": Decimal("0.00")}))
+    assert shown == "0.00"

@@ -69,6 +69,7 @@ def body_too_large_response(request: HttpRequest) -> HttpResponse:
                 "details": {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
             },
             status=413,
+            json_dumps_params={"ensure_ascii": False},  # UTF-8, as every other API answer
         )
     return refused_page(
         request,

@@ -168,5 +168,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Any path under /api/ that matches no endpoint."""
     return JsonResponse(
-        error_body("not_found", _("There is no API endpoint at this address.")), status=404
+        error_body("not_found", _("There is no API endpoint at this address.")),
+        status=404,
+        json_dumps_params={"ensure_ascii": False},  # UTF-8, as every other API answer
     )

@@ -48,7 +48,11 @@ def _is_api(request: HttpRequest) -> bool:
 
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
     # The API's error body (projects/api/errors.py), built here without DRF: nothing may fail.
-    return JsonResponse({"code": code, "message": message, "details": {}}, status=status)
+    return JsonResponse(
+        {"code": code, "message": message, "details": {}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},  # UTF-8, as every other API answer
+    )
 
 
 def _back_url(request: HttpRequest) -> str:

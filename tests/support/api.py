@@ -26,4 +26,6 @@ def assert_error(response, status: int, code: str) -> dict:
     assert isinstance(body["message"], str)
     assert body["message"]
     assert isinstance(body["details"], dict)
+    # UTF-8 as every answer of the API, not \u escapes a person reading the raw body cannot read.
+    assert b"\\u" not in response.content, response.content[:300]
     return body
