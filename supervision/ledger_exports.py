@@ -93,7 +93,8 @@ def ranking_ledger_export(request: HttpRequest) -> HttpResponse:
     snapshot = snapshots.filter(pk=pk).first() if pk else snapshots.first()
     if snapshot is None:
         raise Http404(_("No published ranking in your scope."))
-    filename = f"{_('ranking ledger')}-{snapshot.scheme.name}-{snapshot.period_key}.xlsx"
+    name = _("ranking ledger")
+    filename = f"{name}-{snapshot.scheme.name}-{snapshot.period_key}.xlsx"
     return ranking_workbook(snapshot).response(filename)
 
 

@@ -206,7 +206,8 @@ def issue_export(request: HttpRequest) -> HttpResponse:
     now = timezone.localtime()
     _filterset, issues = filtered_issues(request)
     book = build_issue_workbook(export_queryset(issues), now)
-    return book.response(f"{_('supervision ledger')}-{now:%Y%m%d-%H%M}.xlsx")
+    name = _("supervision ledger")
+    return book.response(f"{name}-{now:%Y%m%d-%H%M}.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -85,3 +85,23 @@ def test_djangos_own_messages_read_as_the_rest_of_the_site():
         assert str(ProhibitNullCharactersValidator.message) == "不能含有空字符（NUL）。"
         texts = " ".join(str(text) for text in password_validators_help_texts())
     assert texts and "你" not in texts
+
+
+def test_no_message_is_translated_inside_an_f_string():
+    """makemessages does not see ``_("…")`` inside an f-string: such a message is never put in
+    the catalog and stays English (a download was named "project ledger template-2026.xlsx")."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    hidden = [
+        f"{path.relative_to(root)}:{number}"
+        for package in ("tracker", "projects", "supervision")
+        for path in (root / package).rglob("*.py")
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"""f(["']).*\{\s*(_|gettext|pgettext|ngettext)\(""", line)
+    ]
+    assert hidden == []

@@ -123,7 +123,8 @@ def ledger_template(request: HttpRequest) -> HttpResponse:
     book = ledger_export.project_ledger_workbook(
         None, year=year, title=title, values=ledger_export.allowed_values()
     )
-    return book.response(f"{_('project ledger template')}-{year}.xlsx")
+    name = _("project ledger template")
+    return book.response(f"{name}-{year}.xlsx")
 
 
 def _int(value: str | None) -> int | None:
@@ -366,7 +367,8 @@ def progress_ledger_export(request: HttpRequest) -> HttpResponse:
         "period": period.label,
     }
     book = ledger_export.progress_ledger_workbook(projects, period, title=title.strip())
-    return book.response(f"{_('progress ledger')}-{period.key}-{now:%Y%m%d-%H%M}.xlsx")
+    name = _("progress ledger")
+    return book.response(f"{name}-{period.key}-{now:%Y%m%d-%H%M}.xlsx")
 
 
 def register_exports() -> None:

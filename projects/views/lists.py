@@ -270,4 +270,5 @@ def project_list_export(request: HttpRequest) -> HttpResponse:
     now = timezone.localtime()
     _filterset, projects = filtered_projects(request)
     book = build_workbook(export_rows(projects, now.date()), now)
-    return book.response(f"{_('key projects')}-{now:%Y%m%d-%H%M}.xlsx")
+    name = _("key projects")
+    return book.response(f"{name}-{now:%Y%m%d-%H%M}.xlsx")
