@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
+from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.resources import DETAIL_ERRORS, LIST_ERRORS, since_filter
 from projects.api.views import StandardPagination
 from supervision import selectors
@@ -115,7 +116,7 @@ class RankingSnapshotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RankingSchemeFilterSet(django_filters.FilterSet):
+class RankingSchemeFilterSet(ApiFilterSet):
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -123,7 +124,7 @@ class RankingSchemeFilterSet(django_filters.FilterSet):
         fields = ["parent_unit", "cadence", "is_active"]
 
 
-class RankingSnapshotFilterSet(django_filters.FilterSet):
+class RankingSnapshotFilterSet(ApiFilterSet):
     period = django_filters.CharFilter(field_name="period_key", label="Period key, e.g. 2026-10")
     status = django_filters.ChoiceFilter(choices=SnapshotStatus.choices)
     updated_since = since_filter("updated_at")
@@ -201,11 +202,11 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AlertFilterSet(django_filters.FilterSet):
+class AlertFilterSet(ApiFilterSet):
     rule = django_filters.ChoiceFilter(
         field_name="rule__key", choices=[(key, key) for key in RULES]
     )
-    active = django_filters.BooleanFilter(
+    active = StrictBooleanFilter(
         field_name="resolved_at", lookup_expr="isnull", label="Still active"
     )
     updated_since = since_filter("updated_at")

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from projects import selectors as project_selectors
+from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.parsers import JSONParser
 from projects.api.resources import (
     ACTION_ERRORS,
@@ -291,14 +292,14 @@ class AcceptSerializer(ScopedReferences, StrictSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
-class IssueFilterSet(django_filters.FilterSet):
+class IssueFilterSet(ApiFilterSet):
     unit = django_filters.NumberFilter(
         method="filter_unit", label="Responsible unit id (that unit and the units under it)"
     )
     status = django_filters.MultipleChoiceFilter(choices=IssueStatus.choices)
     min_level = django_filters.NumberFilter(field_name="level", lookup_expr="gte")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    awaiting_office = django_filters.BooleanFilter(method="filter_queue")
+    overdue = StrictBooleanFilter(method="filter_overdue")
+    awaiting_office = StrictBooleanFilter(method="filter_queue")
     source = django_filters.ChoiceFilter(choices=IssueSource.choices)
     category = django_filters.ChoiceFilter(choices=IssueCategory.choices)
     updated_since = since_filter("updated_at")

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.resources import DETAIL_ERRORS, LIST_ERRORS
 from projects.api.views import ERRORS, StandardPagination
 from supervision import notifications
@@ -51,8 +52,8 @@ class NotificationSerializer(serializers.ModelSerializer):
         return obj.read_at is None
 
 
-class NotificationFilterSet(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(
+class NotificationFilterSet(ApiFilterSet):
+    unread = StrictBooleanFilter(
         field_name="read_at", lookup_expr="isnull", label="Unread only (true) or read only (false)"
     )
     event = django_filters.ChoiceFilter(choices=[(key, key) for key in notifications.EVENTS])

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.resources import since_filter
 from projects.models import Unit
 from supervision import selectors_meetings
@@ -101,7 +102,7 @@ class MeetingFilter(django_filters.FilterSet):
 # ---------------------------------------------------------------------------------------------
 
 
-class InspectionApiFilter(django_filters.FilterSet):
+class InspectionApiFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=InspectionKind.choices)
     unit = django_filters.NumberFilter(
         method="filter_unit", label=_("Organised by or visiting this unit or one of its sub-units")
@@ -118,7 +119,7 @@ class InspectionApiFilter(django_filters.FilterSet):
         return inspections_concerning(queryset, value)
 
 
-class MeetingApiFilter(django_filters.FilterSet):
+class MeetingApiFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=MeetingKind.choices)
     unit = django_filters.NumberFilter(
         method="filter_unit",
@@ -136,10 +137,10 @@ class MeetingApiFilter(django_filters.FilterSet):
         return meetings_concerning(queryset, value)
 
 
-class NoticeApiFilter(django_filters.FilterSet):
+class NoticeApiFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=NoticeKind.choices)
     status = django_filters.ChoiceFilter(choices=NoticeStatus.choices)
-    overdue = django_filters.BooleanFilter(
+    overdue = StrictBooleanFilter(
         method="filter_overdue", label=_("In force and past its deadline")
     )
     issued_on = PlausibleDateFromToRangeFilter()

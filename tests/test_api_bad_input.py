@@ -465,3 +465,32 @@ def test_a_page_whose_write_the_database_refuses_says_why(client, world, raced):
     page = response.content.decode()
     assert "该项目代码已被其他项目使用" in page and "未保存" in page
     assert Project.objects.count() == before
+
+
+def _boolean_filters() -> list[tuple[str, str]]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        (path, parameter["name"])
+        for path, operations in schema["paths"].items()
+        if "{" not in path and "get" in operations
+        for parameter in operations["get"].get("parameters", [])
+        if parameter["in"] == "query" and parameter.get("schema", {}).get("type") == "boolean"
+    )
+
+
+BOOLEAN_FILTERS = _boolean_filters()
+
+
+def test_the_api_has_boolean_filters_to_check():
+    assert len(BOOLEAN_FILTERS) >= 8
+
+
+@pytest.mark.parametrize(("path", "name"), BOOLEAN_FILTERS)
+def test_a_yes_no_filter_refuses_what_is_neither(client, world, path, name):
+    """"maybe" used to be read as no filter at all: the client silently got everything."""
+    body = assert_error(client.get(f"{path}?{name}=maybe", headers=world.headers), 400, "invalid")
+    assert body["details"][name] == ["请填写 true 或 false。"]
+    for value in ("true", "false", "1", "0", "True"):
+        assert client.get(f"{path}?{name}={value}", headers=world.headers).status_code == 200

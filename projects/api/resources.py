@@ -30,6 +30,7 @@ from rest_framework.reverse import reverse
 
 from projects import selectors, services
 from projects.api.errors import error_body
+from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.idempotency import IdempotentPostMixin
 from projects.api.rows import ValueRowsListMixin
 from projects.api.serializers import ErrorSerializer, StrictModelSerializer, StrictSerializer
@@ -113,7 +114,7 @@ def _in_unit_subtree(field: str):
     return method
 
 
-class UnitFilterSet(django_filters.FilterSet):
+class UnitFilterSet(ApiFilterSet):
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -121,7 +122,7 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = ["kind", "parent", "is_active"]
 
 
-class LeaderFilterSet(django_filters.FilterSet):
+class LeaderFilterSet(ApiFilterSet):
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -129,7 +130,7 @@ class LeaderFilterSet(django_filters.FilterSet):
         fields = ["unit"]
 
 
-class ProjectFilterSet(django_filters.FilterSet):
+class ProjectFilterSet(ApiFilterSet):
     unit = django_filters.NumberFilter(
         method=_in_unit_subtree("lead_unit"), label=_("Responsible unit or one of its sub-units")
     )
@@ -155,10 +156,8 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(lead_leader_id=value) | Q(pk__in=co_led))
 
 
-class MilestoneFilterSet(django_filters.FilterSet):
-    overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label=_("Open and past its due date")
-    )
+class MilestoneFilterSet(ApiFilterSet):
+    overdue = StrictBooleanFilter(method="filter_overdue", label=_("Open and past its due date"))
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -170,7 +169,7 @@ class MilestoneFilterSet(django_filters.FilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
-class ProgressReportFilterSet(django_filters.FilterSet):
+class ProgressReportFilterSet(ApiFilterSet):
     period = django_filters.CharFilter(field_name="period_key", label=_("Period key"))
     updated_since = since_filter("updated_at")
 
@@ -179,7 +178,7 @@ class ProgressReportFilterSet(django_filters.FilterSet):
         fields = ["project", "status", "period_kind"]
 
 
-class ProjectFundingFilterSet(django_filters.FilterSet):
+class ProjectFundingFilterSet(ApiFilterSet):
     updated_since = since_filter("updated_at")
 
     class Meta:
@@ -187,7 +186,7 @@ class ProjectFundingFilterSet(django_filters.FilterSet):
         fields = ["project", "source"]
 
 
-class FundingApplicationFilterSet(django_filters.FilterSet):
+class FundingApplicationFilterSet(ApiFilterSet):
     unit = django_filters.NumberFilter(
         method=_in_unit_subtree("unit"), label=_("Unit or one of its sub-units")
     )
@@ -198,7 +197,7 @@ class FundingApplicationFilterSet(django_filters.FilterSet):
         fields = ["project", "year", "status", "channel"]
 
 
-class TargetFilterSet(django_filters.FilterSet):
+class TargetFilterSet(ApiFilterSet):
     unit = django_filters.NumberFilter(
         method=_in_unit_subtree("unit"), label=_("Unit or one of its sub-units")
     )
@@ -209,7 +208,7 @@ class TargetFilterSet(django_filters.FilterSet):
         fields = ["year", "metric"]
 
 
-class StageChangeFilterSet(django_filters.FilterSet):
+class StageChangeFilterSet(ApiFilterSet):
     updated_since = since_filter("created_at")
 
     class Meta:
@@ -217,7 +216,7 @@ class StageChangeFilterSet(django_filters.FilterSet):
         fields = ["project", "to_stage"]
 
 
-class TombstoneFilterSet(django_filters.FilterSet):
+class TombstoneFilterSet(ApiFilterSet):
     model = django_filters.ChoiceFilter(choices=[(m, m) for m in TOMBSTONE_MODELS])
     since = since_filter("deleted_at")
 
