@@ -489,7 +489,7 @@ def test_the_api_has_boolean_filters_to_check():
 
 @pytest.mark.parametrize(("path", "name"), BOOLEAN_FILTERS)
 def test_a_yes_no_filter_refuses_what_is_neither(client, world, path, name):
-    """"maybe" used to be read as no filter at all: the client silently got everything."""
+    """ "maybe" used to be read as no filter at all: the client silently got everything."""
     body = assert_error(client.get(f"{path}?{name}=maybe", headers=world.headers), 400, "invalid")
     assert body["details"][name] == ["请填写 true 或 false。"]
     for value in ("true", "false", "1", "0", "True"):
