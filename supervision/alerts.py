@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,7 +51,7 @@ from projects.models import (
 )
 from projects.selectors import report_deadline, report_period_kind
 from supervision import notifications
-from supervision.catalogue import RULE_SPECS
+from supervision.catalogue import RULE_SPECS, RuleSpec, spec_fields
 from supervision.models import ISSUE_ACTIVE_STATUSES, Alert, AlertLevel, AlertRule, Issue
 from supervision.services import escalate_overdue
 from tracker import periods
@@ -71,14 +71,10 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Rule:
-    key: str
-    label: str
-    measure: str
-    yellow_at: Decimal
-    red_at: Decimal
-    find: Callable[[dt.date, Iterable[int] | None], list[Finding]]
-    help: str = ""
+class Rule(RuleSpec):
+    """A rule of the catalogue with what it finds."""
+
+    find: Callable[[dt.date, Iterable[int] | None], list[Finding]] = field(kw_only=True)
 
 
 def _live_projects(projects: Iterable[int] | None):
@@ -280,10 +276,7 @@ if FINDERS.keys() != RULE_SPECS.keys():
     raise ImproperlyConfigured("Every alert rule of the catalogue needs a finder, and only those.")
 
 RULES: dict[str, Rule] = {
-    key: Rule(
-        spec.key, spec.label, spec.measure, spec.yellow_at, spec.red_at, FINDERS[key], spec.help
-    )
-    for key, spec in RULE_SPECS.items()
+    key: Rule(**spec_fields(spec), find=FINDERS[key]) for key, spec in RULE_SPECS.items()
 }
 
 

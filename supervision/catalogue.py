@@ -10,7 +10,7 @@ on either side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.utils.text import format_lazy
@@ -36,6 +36,11 @@ class MetricSpec:
     measure: str  # shown after the value: "%", "万元", "个"
     higher_is_better: bool
     help: str = ""
+
+
+def spec_fields(spec: RuleSpec | MetricSpec) -> dict[str, object]:
+    """A spec's fields by name, to build the rule or metric that adds its evaluation."""
+    return {item.name: getattr(spec, item.name) for item in fields(spec)}
 
 
 RULE_SPECS: dict[str, RuleSpec] = {

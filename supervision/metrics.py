@@ -38,7 +38,7 @@ from projects.models import (
 )
 from projects.selectors import report_deadline, report_period_kind, targets_as_of
 from projects.tallies import report_figures
-from supervision.catalogue import METRIC_SPECS
+from supervision.catalogue import METRIC_SPECS, MetricSpec, spec_fields
 from supervision.models import InspectionScore, Issue, IssueStatus
 from tracker import periods
 
@@ -498,13 +498,10 @@ Values = dict[int, Decimal | None]
 
 
 @dataclass(frozen=True)
-class Metric:
-    key: str
-    label: str
-    measure: str  # shown after the value: "%", "万元", "个"
-    higher_is_better: bool
-    compute: Callable[[Context], Values]
-    help: str = ""
+class Metric(MetricSpec):
+    """A metric of the catalogue with how it is computed."""
+
+    compute: Callable[[Context], Values] = field(kw_only=True)
 
 
 def _investment_rate(ctx: Context) -> Values:
@@ -619,6 +616,5 @@ if COMPUTES.keys() != METRIC_SPECS.keys():
     raise ImproperlyConfigured("Every metric of the catalogue needs a computation, and only those.")
 
 REGISTRY: dict[str, Metric] = {
-    key: Metric(spec.key, spec.label, spec.measure, spec.higher_is_better, COMPUTES[key], spec.help)
-    for key, spec in METRIC_SPECS.items()
+    key: Metric(**spec_fields(spec), compute=COMPUTES[key]) for key, spec in METRIC_SPECS.items()
 }
