@@ -39,7 +39,8 @@ from projects.api.resources import (
 )
 from projects.api.serializers import StrictSerializer
 from projects.models import Leader, Project, Unit, UnitKind
-from supervision import selectors, selectors_meetings, services
+from supervision import selectors, services
+from supervision.inspections import selectors as inspection_selectors
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     EscalationLevel,
@@ -183,8 +184,8 @@ class IssueRaiseSerializer(ScopedReferences, StrictSerializer):
         # the service's 403); the project and leader: those the caller may name.
         return {
             "unit": project_selectors.visible_units(user),
-            "project": selectors_meetings.projects_to_name(user),
-            "leader": selectors_meetings.leaders_to_name(user),
+            "project": inspection_selectors.projects_to_name(user),
+            "leader": inspection_selectors.leaders_to_name(user),
         }
 
 
@@ -242,7 +243,7 @@ class UrgeSerializer(ScopedReferences, TextSerializer):
     )
 
     def reference_scopes(self, user) -> dict:
-        return {"target_unit": selectors_meetings.supervised_units(user)}
+        return {"target_unit": inspection_selectors.supervised_units(user)}
 
 
 class UrgeUpSerializer(UrgeSerializer):
@@ -283,7 +284,7 @@ class AcceptSerializer(ScopedReferences, StrictSerializer):
     def reference_scopes(self, user) -> dict:
         return {
             "unit": project_selectors.visible_units(user),
-            "leader": selectors_meetings.leaders_to_name(user),
+            "leader": inspection_selectors.leaders_to_name(user),
         }
 
 

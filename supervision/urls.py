@@ -39,7 +39,7 @@ urlpatterns = [
         views_issues.issue_attachment,
         name="issue_attachment",
     ),
-    path("", include("supervision.urls_meetings")),
+    path("", include("supervision.inspections.urls")),
     path("", include("supervision.urls_dashboard")),
     path("", include("supervision.urls_bulletins")),
 ]

@@ -26,6 +26,7 @@ from projects.services import VersionConflict
 from projects.views.edit import add_service_errors
 from supervision import forms, selectors, services
 from supervision.filters import filtered_issues
+from supervision.inspections.views import _photo_reader
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     EscalationLevel,
@@ -37,7 +38,6 @@ from supervision.models import (
     IssueEventKind,
     IssueStatus,
 )
-from supervision.views_meetings import _photo_reader
 from tracker import spreadsheets
 from tracker.spreadsheets import Column, Spreadsheet
 

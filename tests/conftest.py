@@ -20,7 +20,7 @@ from django.db import connection
 from pytest_django.plugin import blocking_manager_key
 
 from projects.models import Leader, Role
-from supervision import services_meetings
+from supervision.inspections import services as inspection_services
 from tests import factories
 from tests.support import migration_data
 from tests.support.worker import start_worker
@@ -220,7 +220,7 @@ def foreign_leader(stranger):
 
 @pytest.fixture
 def inspection(today, county, unit_a, supervisor, project_a):
-    return services_meetings.inspection_create(
+    return inspection_services.inspection_create(
         actor=supervisor,
         title="重点项目建设推进情况专项督查",
         kind="special",
@@ -235,7 +235,7 @@ def inspection(today, county, unit_a, supervisor, project_a):
 
 @pytest.fixture
 def meeting(today, county, unit_a, unit_b, supervisor, project_a, county_leader):
-    return services_meetings.meeting_create(
+    return inspection_services.meeting_create(
         actor=supervisor,
         title="全县重点项目调度会（第11期）",
         kind="dispatch",

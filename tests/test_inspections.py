@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from projects.services import VersionConflict
-from supervision import services_meetings as services
+from supervision.inspections import services
 from supervision.models import Inspection, InspectionPhoto, InspectionScore, Issue
 from tests import factories
 from tests.support.api import assert_error, bearer, make_token

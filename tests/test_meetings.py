@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from projects.models import Leader, Role
 from projects.services import VersionConflict
 from supervision import notifications
-from supervision import services_meetings as services
-from supervision.demo_meetings import seed_inspections_and_meetings
+from supervision.inspections import services
+from supervision.inspections.demo import seed_inspections_and_meetings
 from supervision.models import (
     Inspection,
     InspectionScore,

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from projects.models import Project, Stage, StageChange
 from supervision import notifications
-from supervision import services_meetings as services
+from supervision.inspections import services
 from supervision.models import NoticeKind, NoticeStatus, Notification, ProjectNotice
 from tests.support.api import assert_error, bearer, make_token
 from tests.support.pages import count_queries, login

@@ -29,9 +29,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from openpyxl import load_workbook
 
-from supervision import rankings, services_meetings
+from supervision import rankings
 from supervision import services as ledger
 from supervision.alerts import scan_alerts
+from supervision.inspections import services as inspection_services
 from supervision.models import (
     Notification,
     RankingScheme,
@@ -663,7 +664,7 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, lea
         project=project_a, actor=reporter_a, due_date=today - dt.timedelta(days=20), name=MILESTONE
     )
     scan_alerts(today=today)
-    inspection = services_meetings.inspection_create(
+    inspection = inspection_services.inspection_create(
         actor=supervisor,
         title=INSPECTION,
         kind="special",
@@ -674,10 +675,10 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, lea
         projects=[project_a],
         units_visited=[unit_a],
     )
-    photo = services_meetings.inspection_photo_add(
+    photo = inspection_services.inspection_photo_add(
         inspection=inspection, upload=upload(jpeg_bytes()), actor=supervisor, project=project_a
     )
-    meeting = services_meetings.meeting_create(
+    meeting = inspection_services.meeting_create(
         actor=supervisor,
         title=MEETING,
         kind="dispatch",
@@ -687,7 +688,7 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, lea
         projects=[project_a],
         minutes="听取汇报",
     )
-    notice = services_meetings.notice_issue(
+    notice = inspection_services.notice_issue(
         project=project_a,
         actor=supervisor,
         kind="deadline",
@@ -1044,7 +1045,7 @@ def reference_world(world, today, unit_a, unit_b, reporter_a, unit_supervisor, f
 
     project_a = Project.objects.get(pk=world["project_a"])
     project_services.project_update(project=project_a, actor=reporter_a, cooperating_units=[unit_b])
-    inspection_b = services_meetings.inspection_create(
+    inspection_b = inspection_services.inspection_create(
         actor=unit_supervisor,
         title="水利局自查",
         kind="special",
@@ -1052,7 +1053,7 @@ def reference_world(world, today, unit_a, unit_b, reporter_a, unit_supervisor, f
         unit=unit_b,
         inspectors="甲",
     )
-    meeting_b = services_meetings.meeting_create(
+    meeting_b = inspection_services.meeting_create(
         actor=unit_supervisor,
         title="水利局调度会",
         kind="dispatch",

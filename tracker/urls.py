@@ -27,7 +27,7 @@ urlpatterns = [
     path("api/v1/", include("supervision.api")),
     path("api/v1/", include("supervision.api_notifications")),
     path("api/v1/", include("supervision.api_issues")),
-    path("api/v1/", include("supervision.api_meetings")),
+    path("api/v1/", include("supervision.inspections.api")),
     path("api/v1/", include("supervision.api_dashboard")),
     path("api/", include("projects.api.urls")),
     path("health/", views.health, name="health"),

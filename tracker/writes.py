@@ -1,5 +1,5 @@
 """The one write core of the services (projects/services.py, supervision/services.py,
-supervision/services_meetings.py): locking a record, optimistic concurrency, saving a validated
+supervision/inspections/services.py): locking a record, optimistic concurrency, saving a validated
 record with its author.
 
 Records edited by several people carry a ``version`` (projects, milestones, reports, funding,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from projects import services, tokens
 from projects.models import Leader, Project, Role, Unit
-from supervision import services_meetings
+from supervision.inspections import services as inspection_services
 from tests import factories
 from tracker import periods
 
@@ -88,7 +88,7 @@ def build_api_world(today: dt.date) -> ApiWorld:
         actor=supervisor, unit=unit_a, year=2026, metric="funding", target_value=Decimal("5000")
     )
     # An inspection, a meeting and a notice: their details, writes and actions meet real rows.
-    inspection = services_meetings.inspection_create(
+    inspection = inspection_services.inspection_create(
         actor=supervisor,
         title="专项督查",
         kind="special",
@@ -98,10 +98,10 @@ def build_api_world(today: dt.date) -> ApiWorld:
         projects=[project_a],
         units_visited=[unit_a],
     )
-    services_meetings.inspection_set_scores(
+    inspection_services.inspection_set_scores(
         inspection=inspection, actor=supervisor, scores=[{"project": project_a, "score": "88"}]
     )
-    services_meetings.meeting_create(
+    inspection_services.meeting_create(
         actor=supervisor,
         title="调度会",
         kind="dispatch",
@@ -112,7 +112,7 @@ def build_api_world(today: dt.date) -> ApiWorld:
         absentees=[unit_b],
         projects=[project_b],
     )
-    services_meetings.notice_issue(
+    inspection_services.notice_issue(
         project=project_b,
         actor=supervisor,
         kind="deadline",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from supervision import views_meetings as views
+from supervision.inspections import views
 
 urlpatterns = [
     path("supervision/inspections/", views.inspection_list, name="inspection_list"),

@@ -5,7 +5,7 @@ Six inspections over the last five months (one 现场观摩 with scores, one 暗
 issues, four meetings (调度会, 推进会, 现场办公会, 专题议定) with attendance and eight decisions
 assigned as issues, two red cards and two deadline notices (限期开工, one overdue).
 
-Everything goes through the services (``supervision.services_meetings``, and
+Everything goes through the services (``supervision.inspections.services``, and
 ``supervision.services`` to carry the older issues to rectified and closed), so rights, timelines
 and history are real; then dates are moved back with ``queryset.update`` so that what happened
 months ago carries the dates it happened on. It works on any county with projects: the units
@@ -32,7 +32,8 @@ from projects.models import (
     Unit,
     UnitKind,
 )
-from supervision import services, services_meetings
+from supervision import services
+from supervision.inspections import services as inspection_services
 from supervision.models import (
     Inspection,
     InspectionKind,
@@ -380,7 +381,7 @@ def seed_inspections_and_meetings(*, today: dt.date, county: Unit, supervisor) -
     for ago, kind, title, size, findings, rows in INSPECTIONS:
         held_on = today - dt.timedelta(days=ago)
         visited = _pick(building, size, used, rng)
-        inspection = services_meetings.inspection_create(
+        inspection = inspection_services.inspection_create(
             actor=supervisor,
             title=title,
             kind=kind,
@@ -392,7 +393,7 @@ def seed_inspections_and_meetings(*, today: dt.date, county: Unit, supervisor) -
             units_visited=sorted({p.lead_unit for p in visited}, key=lambda u: u.path),
         )
         if kind == InspectionKind.SITE_VISIT:
-            services_meetings.inspection_set_scores(
+            inspection_services.inspection_set_scores(
                 inspection=inspection,
                 actor=supervisor,
                 scores=[
@@ -407,7 +408,7 @@ def seed_inspections_and_meetings(*, today: dt.date, county: Unit, supervisor) -
         issues = _raise(
             rows,
             visited,
-            raise_batch=lambda specs, i=inspection: services_meetings.inspection_raise_issues(
+            raise_batch=lambda specs, i=inspection: inspection_services.inspection_raise_issues(
                 inspection=i, actor=supervisor, issues=specs
             ),
             held_on=held_on,
@@ -430,7 +431,7 @@ def seed_inspections_and_meetings(*, today: dt.date, county: Unit, supervisor) -
         # the first one, whose project leads the agenda.
         candidates = [u for u in invited[::-1] if u not in concerned] + concerned[:0:-1]
         absentees = candidates[:absent]
-        meeting = services_meetings.meeting_create(
+        meeting = inspection_services.meeting_create(
             actor=supervisor,
             title=title.format(p=agenda[0].name),
             kind=kind,
@@ -447,7 +448,7 @@ def seed_inspections_and_meetings(*, today: dt.date, county: Unit, supervisor) -
         issues = _raise(
             rows,
             agenda,
-            raise_batch=lambda specs, m=meeting: services_meetings.meeting_record_decisions(
+            raise_batch=lambda specs, m=meeting: inspection_services.meeting_record_decisions(
                 meeting=m, actor=supervisor, decisions=specs
             ),
             held_on=held_on,
@@ -511,7 +512,7 @@ def _seed_notices(
         pool = [p for p in pools[kind] if p.pk not in taken] or pools[kind]
         project = rng.choice(pool)
         taken.add(project.pk)
-        notice = services_meetings.notice_issue(
+        notice = inspection_services.notice_issue(
             project=project,
             actor=supervisor,
             kind=kind,

@@ -1,5 +1,6 @@
 """Forms of inspections, meetings and project notices. They check the input's form and offer
-only what the user may name; the services (``supervision.services_meetings``) decide and write."""
+only what the user may name; the services (``supervision.inspections.services``) decide and
+write."""
 
 from __future__ import annotations
 
@@ -16,20 +17,20 @@ from django.utils.translation import pgettext_lazy
 from projects import selectors
 from projects.forms import DATE_INPUT
 from projects.models import Leader, Project, Unit
-from supervision import selectors_meetings
+from supervision.inspections import selectors as inspection_selectors
+from supervision.inspections.services import (
+    INSPECTION_FIELDS,
+    INSPECTION_M2M_FIELDS,
+    MEETING_FIELDS,
+    MEETING_M2M_FIELDS,
+    RowErrors,
+)
 from supervision.models import (
     Inspection,
     IssueCategory,
     Meeting,
     NoticeStatus,
     ProjectNotice,
-)
-from supervision.services_meetings import (
-    INSPECTION_FIELDS,
-    INSPECTION_M2M_FIELDS,
-    MEETING_FIELDS,
-    MEETING_M2M_FIELDS,
-    RowErrors,
 )
 from tracker.dates import PlausibleDateField
 
@@ -48,7 +49,9 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
 
 def projects_to_name(user) -> QuerySet[Project]:
     return (
-        selectors_meetings.projects_to_name(user).select_related("lead_unit").order_by("name", "id")
+        inspection_selectors.projects_to_name(user)
+        .select_related("lead_unit")
+        .order_by("name", "id")
     )
 
 
@@ -61,7 +64,7 @@ class _VersionedModelForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = selectors_meetings.supervised_units(user)
+        self.fields["unit"].queryset = inspection_selectors.supervised_units(user)
         if self.instance.pk and not self.is_bound:
             self.fields["version"].initial = self.instance.version
         elif not self.is_bound:
@@ -69,7 +72,7 @@ class _VersionedModelForm(forms.ModelForm):
             own = selectors.scope_paths(user, selectors.SUPERVISE_ROLES)
             if own:
                 self.fields["unit"].initial = (
-                    selectors_meetings.supervised_units(user).filter(path=own[0]).first()
+                    inspection_selectors.supervised_units(user).filter(path=own[0]).first()
                 )
 
     def service_fields(self) -> dict[str, Any]:
@@ -107,7 +110,7 @@ class InspectionForm(_VersionedModelForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.fields["projects"].queryset = projects_to_name(user)
-        self.fields["units_visited"].queryset = selectors_meetings.units_to_name(user)
+        self.fields["units_visited"].queryset = inspection_selectors.units_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -141,11 +144,11 @@ class MeetingForm(_VersionedModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
-        units = selectors_meetings.units_to_name(user)
+        units = inspection_selectors.units_to_name(user)
         self.fields["attendees"].queryset = units
         self.fields["absentees"].queryset = units
         self.fields["projects"].queryset = projects_to_name(user)
-        self.fields["host"].queryset = selectors_meetings.leaders_to_name(user)
+        self.fields["host"].queryset = inspection_selectors.leaders_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -201,8 +204,8 @@ class IssueRowForm(forms.Form):
     def __init__(self, *args, user, projects: QuerySet[Project], decision: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
-        self.fields["unit"].queryset = selectors_meetings.supervised_units(user)
-        self.fields["leader"].queryset = selectors_meetings.leaders_to_name(user)
+        self.fields["unit"].queryset = inspection_selectors.supervised_units(user)
+        self.fields["leader"].queryset = inspection_selectors.leaders_to_name(user)
         if decision:
             self.fields["title"].label = _("task assigned")
             self.fields["unit"].label = _("owner unit")

@@ -30,7 +30,7 @@ from projects import selectors
 from projects import services as project_services
 from projects.models import Leader, Project, Stage, Unit
 from projects.photos import inspect_photo, make_thumbnail
-from supervision import selectors_meetings
+from supervision.inspections import selectors as inspection_selectors
 from supervision.models import (
     Inspection,
     InspectionPhoto,
@@ -124,14 +124,14 @@ def _check_date(held_on: dt.date | None, errors: dict[str, str]) -> None:
 
 def _check_projects(actor, projects: list[Project], field: str, errors: dict[str, str]) -> None:
     ids = {p.pk for p in projects}
-    known = selectors_meetings.projects_to_name(actor).filter(pk__in=ids)
+    known = inspection_selectors.projects_to_name(actor).filter(pk__in=ids)
     if ids - set(known.values_list("pk", flat=True)):
         errors[field] = _("Name only projects you supervise.")
 
 
 def _check_units(actor, units: list[Unit], field: str, errors: dict[str, str]) -> None:
     ids = {u.pk for u in units}
-    known = selectors_meetings.units_to_name(actor).filter(pk__in=ids)
+    known = inspection_selectors.units_to_name(actor).filter(pk__in=ids)
     if ids - set(known.values_list("pk", flat=True)):
         errors[field] = _("Name only active units you supervise (no villages).")
 

@@ -1,8 +1,8 @@
 """Inspections, meetings and project notices over the REST API (docs/api.md, "Inspections,
 meetings and project notices"), under the rules of projects.api: bearer tokens or sessions, the
-same visibility and rights as the pages (``supervision.selectors_meetings``), paginated,
+same visibility and rights as the pages (``supervision.inspections.selectors``), paginated,
 filterable with ``updated_since``, a fixed number of queries per list. Writes go through
-``supervision.services_meetings`` with ``ETag``/``If-Match`` on the version; photos are uploaded
+``supervision.inspections.services`` with ``ETag``/``If-Match`` on the version; photos are uploaded
 on the web page and listed here with their addresses.
 """
 
@@ -32,9 +32,9 @@ from projects.api.resources import (
 )
 from projects.api.serializers import StrictModelSerializer, StrictSerializer
 from projects.models import Leader, Project, Unit
-from supervision import selectors_meetings
-from supervision import services_meetings as services
-from supervision.filters_meetings import InspectionApiFilter, MeetingApiFilter, NoticeApiFilter
+from supervision.inspections import selectors as inspection_selectors
+from supervision.inspections import services
+from supervision.inspections.filters import InspectionApiFilter, MeetingApiFilter, NoticeApiFilter
 from supervision.models import (
     Inspection,
     InspectionPhoto,
@@ -194,9 +194,9 @@ class InspectionWriteSerializer(ScopedReferences, StrictModelSerializer):
 
     def reference_scopes(self, user) -> dict:
         return {
-            "unit": selectors_meetings.supervised_units(user),
-            "projects": selectors_meetings.projects_to_name(user),
-            "units_visited": selectors_meetings.units_to_name(user),
+            "unit": inspection_selectors.supervised_units(user),
+            "projects": inspection_selectors.projects_to_name(user),
+            "units_visited": inspection_selectors.units_to_name(user),
         }
 
 
@@ -218,13 +218,13 @@ class MeetingWriteSerializer(ScopedReferences, StrictModelSerializer):
         ]
 
     def reference_scopes(self, user) -> dict:
-        units = selectors_meetings.units_to_name(user)
+        units = inspection_selectors.units_to_name(user)
         return {
-            "unit": selectors_meetings.supervised_units(user),
-            "host": selectors_meetings.leaders_to_name(user),
+            "unit": inspection_selectors.supervised_units(user),
+            "host": inspection_selectors.leaders_to_name(user),
             "attendees": units,
             "absentees": units,
-            "projects": selectors_meetings.projects_to_name(user),
+            "projects": inspection_selectors.projects_to_name(user),
         }
 
 
@@ -273,8 +273,8 @@ class IssueRowSerializer(ScopedReferences, StrictSerializer):
         # supervise); the project and leader: those the caller may name.
         return {
             "unit": project_selectors.visible_units(user),
-            "project": selectors_meetings.projects_to_name(user),
-            "leader": selectors_meetings.leaders_to_name(user),
+            "project": inspection_selectors.projects_to_name(user),
+            "leader": inspection_selectors.leaders_to_name(user),
         }
 
     def validate(self, data: dict) -> dict:
@@ -336,7 +336,7 @@ class InspectionViewSet(VersionedMixin, ResourceViewSet):
 
     def get_queryset(self):
         return (
-            selectors_meetings.visible_inspections(self.request.user)
+            inspection_selectors.visible_inspections(self.request.user)
             .prefetch_related(
                 "projects",
                 "units_visited",
@@ -415,7 +415,7 @@ class MeetingViewSet(VersionedMixin, ResourceViewSet):
 
     def get_queryset(self):
         return (
-            selectors_meetings.visible_meetings(self.request.user)
+            inspection_selectors.visible_meetings(self.request.user)
             .prefetch_related("attendees", "absentees", "projects", _ids("meeting_id"))
             .order_by("id")
         )
@@ -473,7 +473,7 @@ class ProjectNoticeViewSet(ResourceViewSet):
     filterset_class = NoticeApiFilter
 
     def get_queryset(self):
-        return selectors_meetings.visible_notices(self.request.user).order_by("id")
+        return inspection_selectors.visible_notices(self.request.user).order_by("id")
 
     def _answer(self, notice: ProjectNotice, code: int = status.HTTP_200_OK) -> Response:
         notice = self.get_queryset().get(pk=notice.pk)

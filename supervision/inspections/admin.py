@@ -1,6 +1,6 @@
 """Inspections, meetings and project notices in the admin.
 
-Saves go through ``supervision.services_meetings`` like the pages', so versions, history and the
+Saves go through ``supervision.inspections.services`` like the pages', so versions, history and the
 project's red card stay right. Scores, photos and the issues raised are shown read-only here:
 they are set on the inspection's or meeting's page, where each batch is checked as a whole.
 """
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects.models import Leader
-from supervision import services_meetings as services
+from supervision.inspections import services
 from supervision.models import (
     Inspection,
     InspectionPhoto,

@@ -1,8 +1,8 @@
 """Pages of inspections (督查检查), meetings (会议交办) and project notices (亮红牌/限期通知).
 
 People see the inspections and meetings that concern their units or projects
-(``supervision.selectors_meetings``); supervisors over the organising or convening unit write,
-through ``supervision.services_meetings``. An object outside the user's scope is a 404, one the
+(``supervision.inspections.selectors``); supervisors over the organising or convening unit write,
+through ``supervision.inspections.services``. An object outside the user's scope is a 404, one the
 user sees but may not change a 403. A form that fails is shown again with what was typed and its
 errors. Lists run a fixed number of queries however many rows they show.
 """
@@ -33,11 +33,10 @@ from projects.api.authentication import BearerTokenAuthentication
 from projects.models import Project
 from projects.services import VersionConflict
 from projects.views.access import visible_project
-from supervision import forms_meetings as forms
 from supervision import selectors as supervision_selectors
-from supervision import selectors_meetings
-from supervision import services_meetings as services
-from supervision.filters_meetings import InspectionFilter, MeetingFilter
+from supervision.inspections import forms, services
+from supervision.inspections import selectors as inspection_selectors
+from supervision.inspections.filters import InspectionFilter, MeetingFilter
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     Inspection,
@@ -92,7 +91,7 @@ def _conflict(instance, error: VersionConflict) -> dict[str, Any]:
 
 def _inspection(request: HttpRequest, pk: int) -> Inspection:
     inspection = (
-        selectors_meetings.visible_inspections(request.user)
+        inspection_selectors.visible_inspections(request.user)
         .select_related("unit", "created_by")
         .filter(pk=pk)
         .first()
@@ -113,7 +112,7 @@ def _writable_inspection(request: HttpRequest, pk: int) -> Inspection:
 def inspection_list(request: HttpRequest) -> HttpResponse:
     filterset = InspectionFilter(
         request.GET,
-        queryset=selectors_meetings.visible_inspections(request.user),
+        queryset=inspection_selectors.visible_inspections(request.user),
         request=request,
     )
     rows = (
@@ -357,7 +356,7 @@ def inspection_photo(request: HttpRequest, photo_pk: int, variant: str) -> HttpR
             return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
         return redirect_to_login(request.get_full_path())
     photo = get_object_or_404(InspectionPhoto, pk=photo_pk)
-    if not selectors_meetings.visible_inspections(user).filter(pk=photo.inspection_id).exists():
+    if not inspection_selectors.visible_inspections(user).filter(pk=photo.inspection_id).exists():
         raise Http404
     file = photo.thumbnail if variant == "thumb" and photo.thumbnail else photo.image
     try:
@@ -374,7 +373,7 @@ def inspection_photo(request: HttpRequest, photo_pk: int, variant: str) -> HttpR
 
 def _meeting(request: HttpRequest, pk: int) -> Meeting:
     meeting = (
-        selectors_meetings.visible_meetings(request.user)
+        inspection_selectors.visible_meetings(request.user)
         .select_related("unit", "host", "created_by")
         .filter(pk=pk)
         .first()
@@ -394,7 +393,7 @@ def _writable_meeting(request: HttpRequest, pk: int) -> Meeting:
 @login_required
 def meeting_list(request: HttpRequest) -> HttpResponse:
     filterset = MeetingFilter(
-        request.GET, queryset=selectors_meetings.visible_meetings(request.user), request=request
+        request.GET, queryset=inspection_selectors.visible_meetings(request.user), request=request
     )
     rows = (
         filterset.qs.select_related("unit", "host")
@@ -562,7 +561,7 @@ def project_notices(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def notice_settle(request: HttpRequest, pk: int) -> HttpResponse:
-    notice = get_object_or_404(selectors_meetings.visible_notices(request.user), pk=pk)
+    notice = get_object_or_404(inspection_selectors.visible_notices(request.user), pk=pk)
     project = visible_project(request, notice.project_id)
     if not services.can_issue_notices(request.user, project):
         raise PermissionDenied(_("Only a supervisor over the project's unit may do this."))

@@ -1,6 +1,6 @@
 """Filters of the inspection, meeting and notice lists, shared by the pages and the API.
 
-Each narrows what the user may see already (``supervision.selectors_meetings``); the units
+Each narrows what the user may see already (``supervision.inspections.selectors``); the units
 offered on the pages are the user's own, so a filter reveals nothing outside the scope.
 """
 
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.resources import since_filter
 from projects.models import Unit
-from supervision import selectors_meetings
+from supervision.inspections import selectors as inspection_selectors
 from supervision.models import (
     Inspection,
     InspectionKind,
@@ -58,7 +58,7 @@ def meetings_concerning(queryset: QuerySet[Meeting], value) -> QuerySet[Meeting]
 def _unit_choices(request) -> QuerySet[Unit]:
     if request is None:
         return Unit.objects.none()
-    return selectors_meetings.referable_units(request.user).order_by("path")
+    return inspection_selectors.referable_units(request.user).order_by("path")
 
 
 class InspectionFilter(django_filters.FilterSet):
