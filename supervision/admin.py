@@ -308,5 +308,5 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 # The ledger's read-only admin, and inspections, meetings and notices: registered on import.
-from supervision import admin_ledger  # noqa: E402, F401
 from supervision.inspections import admin as inspection_admin  # noqa: E402, F401
+from supervision.issues import admin as issue_admin  # noqa: E402, F401

@@ -52,8 +52,8 @@ from projects.models import (
 from projects.selectors import report_deadline, report_period_kind
 from supervision import notifications
 from supervision.catalogue import RULE_SPECS, RuleSpec, spec_fields
+from supervision.issues.services import escalate_overdue
 from supervision.models import ISSUE_ACTIVE_STATUSES, Alert, AlertLevel, AlertRule, Issue
-from supervision.services import escalate_overdue
 from tracker import periods
 
 ZERO = Decimal(0)

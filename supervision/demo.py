@@ -14,8 +14,8 @@ from django.utils import timezone
 from projects.signals import demo_seeded
 from supervision import notifications, rankings
 from supervision.alerts import scan_alerts
-from supervision.demo_ledger import seed_ledger
 from supervision.inspections.demo import seed_inspections_and_meetings
+from supervision.issues.demo import seed_ledger
 from supervision.metrics import Facts
 from supervision.models import Notification, RankingScheme, SchemeMetric
 from tracker import periods

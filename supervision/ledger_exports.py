@@ -17,9 +17,9 @@ from openpyxl.styles import Alignment
 
 from projects import ledger_registry
 from supervision import selectors
+from supervision.issues.views import issue_export
 from supervision.metrics import REGISTRY
 from supervision.models import RankingSnapshot, SnapshotStatus
-from supervision.views_issues import issue_export
 from tracker import spreadsheets
 
 LEDGER_LANGUAGE = "zh-hans"

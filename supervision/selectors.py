@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from projects import selectors
-from projects.models import Role, path_prefixes
+from projects.models import Project, Role, Unit, UnitKind, path_prefixes
 from supervision.models import (
     Alert,
     Issue,
@@ -110,3 +110,38 @@ def can_raise_issues(user) -> bool:
 def can_request_help(user) -> bool:
 
     return selectors.is_global(user) or bool(selectors.scope_paths(user, UNIT_ROLES))
+
+
+# --- what a supervision write may name (inspections, meetings, issues) ---------------------------
+
+
+def supervised_units(user) -> QuerySet[Unit]:
+    """Active units the user may organise an inspection or convene a meeting for."""
+    units = Unit.objects.active()
+    if selectors.is_global(user):
+        return units
+    return units.filter(selectors.under(selectors.scope_paths(user, selectors.SUPERVISE_ROLES)))
+
+
+def referable_units(user) -> QuerySet[Unit]:
+    """Units the lists of inspections and meetings filter by: the user's, villages aside."""
+    return selectors.visible_units(user).filter(is_active=True).exclude(kind=UnitKind.VILLAGE)
+
+
+def units_to_name(user) -> QuerySet[Unit]:
+    """Units an inspection may visit and a meeting may name as attending or absent: those the
+    user supervises, villages aside (being marked absent is a supervisor's finding on a unit)."""
+    return supervised_units(user).exclude(kind=UnitKind.VILLAGE)
+
+
+def projects_to_name(user) -> QuerySet[Project]:
+    """Projects an inspection may visit (and score), a meeting put on its agenda and an issue
+    concern: those whose responsible unit the user supervises (a visit's score counts in that
+    unit's ranking; seeing a project as its township or a cooperating unit is not enough)."""
+    return selectors.supervised_projects(user)
+
+
+def leaders_to_name(user) -> QuerySet:
+    """Leaders a meeting may have as host or an issue as its leader: those of the counties (or
+    cities) of the units the user supervises, and above them."""
+    return selectors.leaders_of(selectors.jurisdiction_paths(user, selectors.SUPERVISE_ROLES))

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-from supervision import notification_views, views, views_issues
+from supervision import notification_views, views
+from supervision.issues import views as issue_views
 
 urlpatterns = [
     path("supervision/alerts/", views.alert_board, name="alert_board"),
@@ -24,19 +25,19 @@ urlpatterns = [
         notification_views.notification_read,
         name="notification_read",
     ),
-    path("supervision/issues/", views_issues.issue_list, name="issue_list"),
-    path("supervision/issues/export/", views_issues.issue_export, name="issue_export"),
-    path("supervision/issues/new/", views_issues.issue_create, name="issue_create"),
-    path("supervision/issues/ask/", views_issues.issue_request_help, name="issue_request_help"),
-    path("supervision/issues/<int:pk>/", views_issues.issue_detail, name="issue_detail"),
+    path("supervision/issues/", issue_views.issue_list, name="issue_list"),
+    path("supervision/issues/export/", issue_views.issue_export, name="issue_export"),
+    path("supervision/issues/new/", issue_views.issue_create, name="issue_create"),
+    path("supervision/issues/ask/", issue_views.issue_request_help, name="issue_request_help"),
+    path("supervision/issues/<int:pk>/", issue_views.issue_detail, name="issue_detail"),
     path(
         "supervision/issues/<int:pk>/<slug:action>/",
-        views_issues.issue_action,
+        issue_views.issue_action,
         name="issue_action",
     ),
     path(
         "supervision/attachments/<int:pk>/",
-        views_issues.issue_attachment,
+        issue_views.issue_attachment,
         name="issue_attachment",
     ),
     path("", include("supervision.inspections.urls")),

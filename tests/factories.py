@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from projects import services
 from projects.models import Leader, Membership, Milestone, Project, Unit
-from supervision import services as ledger
+from supervision.issues import services as ledger
 from supervision.models import Issue, IssueCategory, IssueSource, RankingScheme, SchemeMetric
 
 User = get_user_model()

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from projects import services
 from projects.models import Project, Stage
-from supervision import services as ledger
 from supervision.alerts import ensure_rules, scan_alerts
+from supervision.issues import services as ledger
 from supervision.models import (
     Alert,
     AlertRule,

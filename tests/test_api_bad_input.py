@@ -50,7 +50,7 @@ from projects.api import drf_messages as drf_messages_module
 from projects.api.parsers import MAX_DEPTH, nesting_depth_exceeds
 from projects.api.serializers import TEXT_MAX_LENGTH
 from projects.models import ApiToken, Project
-from supervision import services as ledger
+from supervision.issues import services as ledger
 from tests.support.api import assert_error
 from tests.support.api_world import build_api_world
 from tests.support.worlds import built_once

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from supervision import services
+from supervision.issues import services as issue_services
 from supervision.models import (
     EscalationLevel,
     Issue,
@@ -34,7 +34,7 @@ def test_list_shows_the_callers_scope_with_the_timeline(
 ):
     mine = factories.IssueFactory(actor=supervisor, unit=unit_a)
     factories.IssueFactory(actor=supervisor, unit=unit_b)
-    services.issue_respond(issue=mine, actor=reporter_a, text="已约谈拆迁户")
+    issue_services.issue_respond(issue=mine, actor=reporter_a, text="已约谈拆迁户")
     body = client.get("/api/v1/issues/", headers=bearer(make_token(reporter_a))).json()
     assert [row["id"] for row in body["results"]] == [mine.pk]
     row = body["results"][0]
@@ -76,13 +76,13 @@ def test_list_keeps_a_fixed_number_of_queries(
 ):
     auth = bearer(make_token(supervisor))
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_respond(issue=issue, actor=reporter_a, text="进展")
+    issue_services.issue_respond(issue=issue, actor=reporter_a, text="进展")
     with django_assert_max_num_queries(20) as few:
         client.get("/api/v1/issues/", headers=auth)
     for n in range(12):
         more = factories.IssueFactory(actor=supervisor, unit=unit_a, title=f"问题{n}")
-        services.issue_respond(issue=more, actor=reporter_a, text="进展")
-        services.issue_urge(issue=more, actor=supervisor, text="催办")
+        issue_services.issue_respond(issue=more, actor=reporter_a, text="进展")
+        issue_services.issue_urge(issue=more, actor=supervisor, text="催办")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/api/v1/issues/", headers=auth).json()["count"] == 13
 

@@ -18,9 +18,9 @@ from docx import Document
 from projects import services as project_services
 from projects.models import Light, Project, Role
 from supervision import rankings
-from supervision import services as issue_services
 from supervision.alerts import update_lights
 from supervision.bulletins import bulletin_for
+from supervision.issues import services as issue_services
 from supervision.models import (
     EscalationLevel,
     Issue,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from projects import services
 from projects.models import Project, Stage
 from supervision import dashboard, rankings
-from supervision import services as ledger
+from supervision.issues import services as ledger
 from supervision.models import (
     Alert,
     AlertRule,

@@ -16,7 +16,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from projects.models import Leader, Role
-from supervision import selectors, services
+from supervision import selectors
+from supervision.issues import services as issue_services
 from supervision.models import (
     AlertRule,
     EscalationLevel,
@@ -117,13 +118,13 @@ def test_issue_from_a_report_takes_its_project_and_leader(
 def test_unit_responds_with_files_then_reports_rectified(supervisor, reporter_a, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     photo = SimpleUploadedFile("现场.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")
-    services.issue_respond(issue=issue, actor=reporter_a, text="已完成50%兑付", files=[photo])
+    issue_services.issue_respond(issue=issue, actor=reporter_a, text="已完成50%兑付", files=[photo])
     issue.refresh_from_db()
     assert issue.status == IssueStatus.IN_PROGRESS
     attachment = IssueAttachment.objects.get()
     assert attachment.name == "现场.jpg" and attachment.size == 103
     assert attachment.event.actor_unit == unit_a
-    services.issue_mark_rectified(issue=issue, actor=reporter_a, text="全部兑付，附凭证")
+    issue_services.issue_mark_rectified(issue=issue, actor=reporter_a, text="全部兑付，附凭证")
     issue.refresh_from_db()
     assert issue.status == IssueStatus.RESOLVED and issue.resolved_at is not None
     assert kinds(issue) == ["raised", "response", "rectified"]
@@ -132,7 +133,7 @@ def test_unit_responds_with_files_then_reports_rectified(supervisor, reporter_a,
 def test_another_unit_cannot_respond(supervisor, reporter_b, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(PermissionDenied):
-        services.issue_respond(issue=issue, actor=reporter_b, text="不是我们的事")
+        issue_services.issue_respond(issue=issue, actor=reporter_b, text="不是我们的事")
     assert kinds(issue) == ["raised"]
 
 
@@ -149,7 +150,7 @@ def test_a_refused_attachment_writes_nothing(
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     upload = SimpleUploadedFile(name, content)
     with pytest.raises(ValidationError) as exc:
-        services.issue_respond(issue=issue, actor=reporter_a, text="见附件", files=[upload])
+        issue_services.issue_respond(issue=issue, actor=reporter_a, text="见附件", files=[upload])
     assert message in " ".join(exc.value.messages) or exc.value.messages
     issue.refresh_from_db()
     assert issue.status == IssueStatus.OPEN and issue.version == 1
@@ -161,7 +162,7 @@ def test_too_large_attachment_is_refused(settings, supervisor, reporter_a, unit_
     settings.TRACKER_ATTACHMENT_MAX_BYTES = 1024
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
-        services.issue_respond(
+        issue_services.issue_respond(
             issue=issue,
             actor=reporter_a,
             text="见附件",
@@ -178,19 +179,19 @@ def test_too_large_attachment_is_refused(settings, supervisor, reporter_a, unit_
 @pytest.fixture
 def rectified(supervisor, reporter_a, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    return services.issue_mark_rectified(issue=issue, actor=reporter_a, text="已整改")
+    return issue_services.issue_mark_rectified(issue=issue, actor=reporter_a, text="已整改")
 
 
 @pytest.mark.parametrize("who", ["reporter_a", "head_a", "leader", "reporter_b"])
 def test_only_supervisors_close(request, who, rectified):
     with pytest.raises(PermissionDenied):
-        services.issue_close(issue=rectified, actor=request.getfixturevalue(who))
+        issue_services.issue_close(issue=rectified, actor=request.getfixturevalue(who))
     rectified.refresh_from_db()
     assert rectified.status == IssueStatus.RESOLVED
 
 
 def test_supervisor_closes_a_rectified_issue(supervisor, rectified):
-    services.issue_close(issue=rectified, actor=supervisor, note="现场核实")
+    issue_services.issue_close(issue=rectified, actor=supervisor, note="现场核实")
     rectified.refresh_from_db()
     assert rectified.status == IssueStatus.CLOSED
     assert rectified.closed_by == supervisor and rectified.closed_at is not None
@@ -200,15 +201,15 @@ def test_supervisor_closes_a_rectified_issue(supervisor, rectified):
 def test_an_open_issue_cannot_be_closed_without_rectification(supervisor, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
-        services.issue_close(issue=issue, actor=supervisor)
+        issue_services.issue_close(issue=issue, actor=supervisor)
     issue.refresh_from_db()
     assert issue.status == IssueStatus.OPEN
 
 
 def test_send_back_needs_a_reason_and_reopens(supervisor, rectified):
     with pytest.raises(ValidationError):
-        services.issue_send_back(issue=rectified, actor=supervisor, reason=" ")
-    services.issue_send_back(issue=rectified, actor=supervisor, reason="凭证不全")
+        issue_services.issue_send_back(issue=rectified, actor=supervisor, reason=" ")
+    issue_services.issue_send_back(issue=rectified, actor=supervisor, reason="凭证不全")
     rectified.refresh_from_db()
     assert rectified.status == IssueStatus.OPEN and rectified.resolved_at is None
     assert rectified.events.filter(kind=IssueEventKind.SENT_BACK, text="凭证不全").exists()
@@ -216,11 +217,13 @@ def test_send_back_needs_a_reason_and_reopens(supervisor, rectified):
 
 def test_stale_version_is_refused(supervisor, reporter_a, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_respond(issue=issue, actor=reporter_a, text="进展一")
+    issue_services.issue_respond(issue=issue, actor=reporter_a, text="进展一")
     from projects.services import VersionConflict
 
     with pytest.raises(VersionConflict):
-        services.issue_respond(issue=issue, actor=reporter_a, text="进展二", expected_version=1)
+        issue_services.issue_respond(
+            issue=issue, actor=reporter_a, text="进展二", expected_version=1
+        )
     assert issue.events.filter(kind=IssueEventKind.RESPONSE).count() == 1
 
 
@@ -232,16 +235,16 @@ def test_stale_version_is_refused(supervisor, reporter_a, unit_a, today):
 def test_extension_granted_moves_the_deadline(supervisor, reporter_a, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     new = today + dt.timedelta(days=30)
-    request = services.issue_request_extension(
+    request = issue_services.issue_request_extension(
         issue=issue, actor=reporter_a, new_deadline=new, reason="雨季无法施工"
     )
     with pytest.raises(ValidationError):  # one pending request at a time
-        services.issue_request_extension(
+        issue_services.issue_request_extension(
             issue=issue, actor=reporter_a, new_deadline=new, reason="再次申请"
         )
     with pytest.raises(PermissionDenied):
-        services.issue_decide_extension(request=request, actor=reporter_a, grant=True)
-    services.issue_decide_extension(request=request, actor=supervisor, grant=True)
+        issue_services.issue_decide_extension(request=request, actor=reporter_a, grant=True)
+    issue_services.issue_decide_extension(request=request, actor=supervisor, grant=True)
     issue.refresh_from_db()
     request.refresh_from_db()
     assert request.status == ExtensionStatus.GRANTED and request.decided_by == supervisor
@@ -254,12 +257,14 @@ def test_extension_refused_needs_a_reason_and_keeps_the_deadline(
     supervisor, reporter_a, unit_a, today
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    request = services.issue_request_extension(
+    request = issue_services.issue_request_extension(
         issue=issue, actor=reporter_a, new_deadline=today + dt.timedelta(days=20), reason="资金未到"
     )
     with pytest.raises(ValidationError):
-        services.issue_decide_extension(request=request, actor=supervisor, grant=False)
-    services.issue_decide_extension(request=request, actor=supervisor, grant=False, note="不予延期")
+        issue_services.issue_decide_extension(request=request, actor=supervisor, grant=False)
+    issue_services.issue_decide_extension(
+        request=request, actor=supervisor, grant=False, note="不予延期"
+    )
     issue.refresh_from_db()
     assert issue.deadline == today + dt.timedelta(days=10)
     request.refresh_from_db()
@@ -271,12 +276,12 @@ def test_extension_must_be_asked_before_the_deadline_and_for_a_later_date(
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(ValidationError):
-        services.issue_request_extension(
+        issue_services.issue_request_extension(
             issue=issue, actor=reporter_a, new_deadline=issue.deadline, reason="同日"
         )
     # On the deadline day it may still be asked for; the day after, no longer.
     with time_machine.travel(at(issue.deadline), tick=False):
-        services.issue_request_extension(
+        issue_services.issue_request_extension(
             issue=issue,
             actor=reporter_a,
             new_deadline=issue.deadline + dt.timedelta(days=5),
@@ -287,7 +292,7 @@ def test_extension_must_be_asked_before_the_deadline_and_for_a_later_date(
         time_machine.travel(at(issue.deadline + dt.timedelta(days=1)), tick=False),
         pytest.raises(ValidationError),
     ):
-        services.issue_request_extension(
+        issue_services.issue_request_extension(
             issue=issue,
             actor=reporter_a,
             new_deadline=issue.deadline + dt.timedelta(days=9),
@@ -302,7 +307,7 @@ def test_extension_must_be_asked_before_the_deadline_and_for_a_later_date(
 
 def test_supervisor_urges_down_and_the_issue_reaches_the_first_step(supervisor, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_urge(issue=issue, actor=supervisor, text="请加快进度")
+    issue_services.issue_urge(issue=issue, actor=supervisor, text="请加快进度")
     issue.refresh_from_db()
     assert issue.level == EscalationLevel.URGED
     event = issue.events.get(kind=IssueEventKind.URGED)
@@ -313,7 +318,7 @@ def test_unit_urges_up_and_lands_in_the_office_queue(
     supervisor, reporter_a, reporter_b, unit_a, unit_b, today
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_urge_up(
+    issue_services.issue_urge_up(
         issue=issue, actor=reporter_a, text="请督促水利局配合迁改", target_unit=unit_b
     )
     issue.refresh_from_db()
@@ -323,7 +328,9 @@ def test_unit_urges_up_and_lands_in_the_office_queue(
     event = issue.events.get(kind=IssueEventKind.URGED_UP)
     assert event.target_unit == unit_b and event.actor_unit == unit_a
     # The office acts: it urges the other unit and the request leaves the queue.
-    services.issue_urge(issue=issue, actor=supervisor, text="请水利局配合", target_unit=unit_b)
+    issue_services.issue_urge(
+        issue=issue, actor=supervisor, text="请水利局配合", target_unit=unit_b
+    )
     issue.refresh_from_db()
     assert not issue.awaiting_office
     assert not selectors.office_queue(supervisor).exists()
@@ -332,7 +339,7 @@ def test_unit_urges_up_and_lands_in_the_office_queue(
 def test_unit_request_for_coordination_is_accepted_or_declined(
     supervisor, reporter_a, unit_a, unit_b, today
 ):
-    request = services.issue_request_help(
+    request = issue_services.issue_request_help(
         actor=reporter_a,
         requesting_unit=unit_a,
         title="管线迁改协调",
@@ -343,29 +350,29 @@ def test_unit_request_for_coordination_is_accepted_or_declined(
     assert request.unit == unit_b and request.requested_by_unit == unit_a
     assert list(selectors.office_queue(supervisor)) == [request]
     with pytest.raises(PermissionDenied):
-        services.issue_accept(
+        issue_services.issue_accept(
             issue=request, actor=reporter_a, unit=unit_b, deadline=today + dt.timedelta(days=7)
         )
-    services.issue_accept(
+    issue_services.issue_accept(
         issue=request, actor=supervisor, unit=unit_b, deadline=today + dt.timedelta(days=7)
     )
     request.refresh_from_db()
     assert request.status == IssueStatus.OPEN and request.deadline == today + dt.timedelta(days=7)
     assert not selectors.office_queue(supervisor).exists()
 
-    other = services.issue_request_help(
+    other = issue_services.issue_request_help(
         actor=reporter_a, requesting_unit=unit_a, title="资金协调", description="请协调资金"
     )
     with pytest.raises(ValidationError):
-        services.issue_decline(issue=other, actor=supervisor, reason="")
-    services.issue_decline(issue=other, actor=supervisor, reason="属单位职责")
+        issue_services.issue_decline(issue=other, actor=supervisor, reason="")
+    issue_services.issue_decline(issue=other, actor=supervisor, reason="属单位职责")
     other.refresh_from_db()
     assert other.status == IssueStatus.DECLINED
 
 
 def test_help_only_on_behalf_of_ones_own_unit(reporter_a, unit_b):
     with pytest.raises(PermissionDenied):
-        services.issue_request_help(
+        issue_services.issue_request_help(
             actor=reporter_a, requesting_unit=unit_b, title="x", description="y"
         )
 
@@ -380,14 +387,14 @@ def test_escalation_needs_a_supervisor_a_higher_step_and_a_reason(
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     with pytest.raises(PermissionDenied):
-        services.issue_escalate(issue=issue, actor=head_a, level=3, reason="x")
+        issue_services.issue_escalate(issue=issue, actor=head_a, level=3, reason="x")
     with pytest.raises(ValidationError):
-        services.issue_escalate(issue=issue, actor=supervisor, level=3, reason="")
-    services.issue_escalate(
+        issue_services.issue_escalate(issue=issue, actor=supervisor, level=3, reason="")
+    issue_services.issue_escalate(
         issue=issue, actor=supervisor, level=EscalationLevel.LISTED, reason="多次催办未果"
     )
     with pytest.raises(ValidationError):
-        services.issue_escalate(
+        issue_services.issue_escalate(
             issue=issue, actor=supervisor, level=EscalationLevel.URGED, reason="降级"
         )
     issue.refresh_from_db()
@@ -402,14 +409,14 @@ def test_the_daily_job_steps_overdue_issues_to_supervision_after_the_grace_days(
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=days_overdue))
-    assert (services.escalate_overdue(today=today) == [issue.pk]) is stepped
+    assert (issue_services.escalate_overdue(today=today) == [issue.pk]) is stepped
     issue.refresh_from_db()
     assert issue.level == (EscalationLevel.SUPERVISED if stepped else EscalationLevel.NORMAL)
     if stepped:
         event = issue.events.get(kind=IssueEventKind.ESCALATED)
         assert event.actor is None and event.level == EscalationLevel.SUPERVISED
     # A second run writes nothing new.
-    assert services.escalate_overdue(today=today) == []
+    assert issue_services.escalate_overdue(today=today) == []
     assert issue.events.filter(kind=IssueEventKind.ESCALATED).count() == int(stepped)
 
 
@@ -420,18 +427,18 @@ def test_grace_days_follow_the_issue_overdue_rule(supervisor, unit_a, today):
     AlertRule.objects.filter(key="issue_overdue").update(red_at=3)
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=3))
-    assert services.escalate_overdue(today=today) == [issue.pk]
+    assert issue_services.escalate_overdue(today=today) == [issue.pk]
 
 
 def test_the_job_never_lowers_nor_touches_finished_issues(supervisor, reporter_a, unit_a, today):
     high = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_escalate(
+    issue_services.issue_escalate(
         issue=high, actor=supervisor, level=EscalationLevel.INTERVIEW, reason="约谈"
     )
     done = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_mark_rectified(issue=done, actor=reporter_a, text="已整改")
+    issue_services.issue_mark_rectified(issue=done, actor=reporter_a, text="已整改")
     Issue.objects.update(deadline=today - dt.timedelta(days=30))
-    assert services.escalate_overdue(today=today) == []
+    assert issue_services.escalate_overdue(today=today) == []
     high.refresh_from_db()
     done.refresh_from_db()
     assert high.level == EscalationLevel.INTERVIEW
@@ -445,9 +452,9 @@ def test_the_job_never_lowers_nor_touches_finished_issues(supervisor, reporter_a
 
 def test_leaders_write_instructions(supervisor, leader, reporter_a, unit_a, today):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_instruct(issue=issue, actor=leader, text="请交通局主要负责人亲自抓")
+    issue_services.issue_instruct(issue=issue, actor=leader, text="请交通局主要负责人亲自抓")
     with pytest.raises(PermissionDenied):
-        services.issue_instruct(issue=issue, actor=reporter_a, text="我也批示")
+        issue_services.issue_instruct(issue=issue, actor=reporter_a, text="我也批示")
     event = issue.events.get(kind=IssueEventKind.INSTRUCTION)
     assert event.actor == leader
 
@@ -457,7 +464,7 @@ def test_the_issues_own_leader_may_instruct(supervisor, unit_a, county, today):
     user.memberships.all().delete()
     own = Leader.objects.create(name="李副县长", title="副县长", unit=county, user=user)
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a, leader=own)
-    services.issue_instruct(issue=issue, actor=user, text="本周内解决")
+    issue_services.issue_instruct(issue=issue, actor=user, text="本周内解决")
     assert issue.events.filter(kind=IssueEventKind.INSTRUCTION, actor=user).exists()
 
 
@@ -587,7 +594,7 @@ def test_attachments_are_not_served_outside_scope(
     client, supervisor, reporter_a, reporter_b, unit_a, today
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a)
-    services.issue_respond(
+    issue_services.issue_respond(
         issue=issue, actor=reporter_a, text="附件", files=[SimpleUploadedFile("a.pdf", b"%PDF")]
     )
     attachment = IssueAttachment.objects.get()
@@ -623,7 +630,7 @@ def test_excel_export_has_the_ledger_columns(
     client, supervisor, reporter_a, unit_a, project_a, today
 ):
     issue = factories.IssueFactory(actor=supervisor, unit=unit_a, project=project_a)
-    services.issue_respond(issue=issue, actor=reporter_a, text="已兑付一半")
+    issue_services.issue_respond(issue=issue, actor=reporter_a, text="已兑付一半")
     Issue.objects.filter(pk=issue.pk).update(deadline=today - dt.timedelta(days=3))
     client.force_login(supervisor)
     response = client.get(reverse("issue_export"))
@@ -646,7 +653,7 @@ def test_workspace_lists_my_units_issues_and_the_office_queue(
     mine = factories.IssueFactory(actor=supervisor, unit=unit_a, title="交通局待整改")
     Issue.objects.filter(pk=mine.pk).update(deadline=today - dt.timedelta(days=2))
     factories.IssueFactory(actor=supervisor, unit=unit_b, title="水利局待整改")
-    services.issue_request_help(
+    issue_services.issue_request_help(
         actor=reporter_b, requesting_unit=unit_b, title="请求协调", description="请协调"
     )
     client.force_login(reporter_a)

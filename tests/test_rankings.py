@@ -634,7 +634,7 @@ def test_red_lights_from_the_alert_scan_count_against_a_unit(county_world, today
 def test_issue_close_rate_is_closed_in_time_over_due(county_world, today, supervisor):
     """问题销号率 = issues closed by their deadline ÷ issues due, as of the period end (or today
     while the period is open); closing ahead of the deadline counts at once."""
-    from supervision import services as ledger
+    from supervision.issues import services as ledger
     from supervision.models import Issue
 
     scheme = county_world["scheme"]

@@ -15,7 +15,7 @@ import pytest
 
 from projects import selectors
 from projects.models import Leader, Project, Unit
-from supervision import services as ledger
+from supervision.issues import services as ledger
 from tests import factories
 from tests.support.api import bearer, make_token
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from projects import services
 from projects.models import ProgressReport, ReportStatus, Role
-from supervision import services as ledger
+from supervision.issues import services as ledger
 from supervision.models import Issue, IssueStatus
 from tests import factories
 from tests.support.api import assert_error, bearer, make_token

@@ -30,9 +30,9 @@ from django.db import transaction
 from openpyxl import load_workbook
 
 from supervision import rankings
-from supervision import services as ledger
 from supervision.alerts import scan_alerts
 from supervision.inspections import services as inspection_services
+from supervision.issues import services as ledger
 from supervision.models import (
     Notification,
     RankingScheme,

@@ -26,7 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("supervision.api")),
     path("api/v1/", include("supervision.api_notifications")),
-    path("api/v1/", include("supervision.api_issues")),
+    path("api/v1/", include("supervision.issues.api")),
     path("api/v1/", include("supervision.inspections.api")),
     path("api/v1/", include("supervision.api_dashboard")),
     path("api/", include("projects.api.urls")),

@@ -1,4 +1,4 @@
-"""The one write core of the services (projects/services.py, supervision/services.py,
+"""The one write core of the services (projects/services.py, supervision/issues/services.py,
 supervision/inspections/services.py): locking a record, optimistic concurrency, saving a validated
 record with its author.
 

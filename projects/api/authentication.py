@@ -68,3 +68,18 @@ class SessionAuthentication(authentication.SessionAuthentication):
             raise exceptions.PermissionDenied(
                 _("The CSRF check failed. Reload the page and try again."), code="csrf_failed"
             ) from exc
+
+
+def request_user(request):
+    """The browser session's user, or the user of a bearer API token, for the few plain Django
+    views the API lists (photos of reports and inspections, attachments of issues); ``None`` when
+    neither is given or the token is not valid."""
+    if request.user.is_authenticated:
+        return request.user
+    if not request.headers.get("Authorization"):
+        return None
+    try:
+        found = BearerTokenAuthentication().authenticate(request)
+    except exceptions.AuthenticationFailed:
+        return None
+    return found[0] if found else None

@@ -32,6 +32,7 @@ from projects.api.resources import (
 )
 from projects.api.serializers import StrictModelSerializer, StrictSerializer
 from projects.models import Leader, Project, Unit
+from supervision import selectors as supervision_selectors
 from supervision.inspections import selectors as inspection_selectors
 from supervision.inspections import services
 from supervision.inspections.filters import InspectionApiFilter, MeetingApiFilter, NoticeApiFilter
@@ -194,9 +195,9 @@ class InspectionWriteSerializer(ScopedReferences, StrictModelSerializer):
 
     def reference_scopes(self, user) -> dict:
         return {
-            "unit": inspection_selectors.supervised_units(user),
-            "projects": inspection_selectors.projects_to_name(user),
-            "units_visited": inspection_selectors.units_to_name(user),
+            "unit": supervision_selectors.supervised_units(user),
+            "projects": supervision_selectors.projects_to_name(user),
+            "units_visited": supervision_selectors.units_to_name(user),
         }
 
 
@@ -218,13 +219,13 @@ class MeetingWriteSerializer(ScopedReferences, StrictModelSerializer):
         ]
 
     def reference_scopes(self, user) -> dict:
-        units = inspection_selectors.units_to_name(user)
+        units = supervision_selectors.units_to_name(user)
         return {
-            "unit": inspection_selectors.supervised_units(user),
-            "host": inspection_selectors.leaders_to_name(user),
+            "unit": supervision_selectors.supervised_units(user),
+            "host": supervision_selectors.leaders_to_name(user),
             "attendees": units,
             "absentees": units,
-            "projects": inspection_selectors.projects_to_name(user),
+            "projects": supervision_selectors.projects_to_name(user),
         }
 
 
@@ -273,8 +274,8 @@ class IssueRowSerializer(ScopedReferences, StrictSerializer):
         # supervise); the project and leader: those the caller may name.
         return {
             "unit": project_selectors.visible_units(user),
-            "project": inspection_selectors.projects_to_name(user),
-            "leader": inspection_selectors.leaders_to_name(user),
+            "project": supervision_selectors.projects_to_name(user),
+            "leader": supervision_selectors.leaders_to_name(user),
         }
 
     def validate(self, data: dict) -> dict:

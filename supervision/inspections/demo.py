@@ -6,11 +6,10 @@ issues, four meetings (调度会, 推进会, 现场办公会, 专题议定) with
 assigned as issues, two red cards and two deadline notices (限期开工, one overdue).
 
 Everything goes through the services (``supervision.inspections.services``, and
-``supervision.services`` to carry the older issues to rectified and closed), so rights, timelines
-and history are real; then dates are moved back with ``queryset.update`` so that what happened
-months ago carries the dates it happened on. It works on any county with projects: the units
-and leaders it names are those of the projects it picks.
-"""
+``supervision.issues.services`` to carry the older issues to rectified and closed), so rights,
+timelines and history are real; then dates are moved back with ``queryset.update`` so that what
+happened months ago carries the dates it happened on. It works on any county with projects: the
+units and leaders it names are those of the projects it picks."""
 
 from __future__ import annotations
 
@@ -32,8 +31,8 @@ from projects.models import (
     Unit,
     UnitKind,
 )
-from supervision import services
 from supervision.inspections import services as inspection_services
+from supervision.issues import services as issue_services
 from supervision.models import (
     Inspection,
     InspectionKind,
@@ -277,11 +276,13 @@ def _progress(issue: Issue, outcome: str, *, supervisor) -> None:
     reporter = _person(issue.unit, Role.REPORTER, Role.UNIT_HEAD)
     if not outcome or reporter is None:
         return
-    services.issue_respond(issue=issue, actor=reporter, text=RESPONSE)
+    issue_services.issue_respond(issue=issue, actor=reporter, text=RESPONSE)
     if outcome in ("rectified", "closed"):
-        services.issue_mark_rectified(issue=issue, actor=reporter, text=RECTIFIED)
+        issue_services.issue_mark_rectified(issue=issue, actor=reporter, text=RECTIFIED)
     if outcome == "closed":
-        services.issue_close(issue=issue, actor=supervisor, note="经核查，整改到位，同意销号。")
+        issue_services.issue_close(
+            issue=issue, actor=supervisor, note="经核查，整改到位，同意销号。"
+        )
 
 
 def _backdate_issue(issue: Issue, raised: dt.date, deadline: dt.date, today: dt.date) -> None:

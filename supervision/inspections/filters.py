@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from projects.api.filtering import ApiFilterSet, StrictBooleanFilter
 from projects.api.resources import since_filter
 from projects.models import Unit
-from supervision.inspections import selectors as inspection_selectors
+from supervision import selectors as supervision_selectors
 from supervision.models import (
     Inspection,
     InspectionKind,
@@ -58,7 +58,7 @@ def meetings_concerning(queryset: QuerySet[Meeting], value) -> QuerySet[Meeting]
 def _unit_choices(request) -> QuerySet[Unit]:
     if request is None:
         return Unit.objects.none()
-    return inspection_selectors.referable_units(request.user).order_by("path")
+    return supervision_selectors.referable_units(request.user).order_by("path")
 
 
 class InspectionFilter(django_filters.FilterSet):

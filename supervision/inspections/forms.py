@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 from projects import selectors
 from projects.forms import DATE_INPUT
 from projects.models import Leader, Project, Unit
-from supervision.inspections import selectors as inspection_selectors
+from supervision import selectors as supervision_selectors
 from supervision.inspections.services import (
     INSPECTION_FIELDS,
     INSPECTION_M2M_FIELDS,
@@ -49,7 +49,7 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
 
 def projects_to_name(user) -> QuerySet[Project]:
     return (
-        inspection_selectors.projects_to_name(user)
+        supervision_selectors.projects_to_name(user)
         .select_related("lead_unit")
         .order_by("name", "id")
     )
@@ -64,7 +64,7 @@ class _VersionedModelForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = inspection_selectors.supervised_units(user)
+        self.fields["unit"].queryset = supervision_selectors.supervised_units(user)
         if self.instance.pk and not self.is_bound:
             self.fields["version"].initial = self.instance.version
         elif not self.is_bound:
@@ -72,7 +72,7 @@ class _VersionedModelForm(forms.ModelForm):
             own = selectors.scope_paths(user, selectors.SUPERVISE_ROLES)
             if own:
                 self.fields["unit"].initial = (
-                    inspection_selectors.supervised_units(user).filter(path=own[0]).first()
+                    supervision_selectors.supervised_units(user).filter(path=own[0]).first()
                 )
 
     def service_fields(self) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class InspectionForm(_VersionedModelForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.fields["projects"].queryset = projects_to_name(user)
-        self.fields["units_visited"].queryset = inspection_selectors.units_to_name(user)
+        self.fields["units_visited"].queryset = supervision_selectors.units_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -144,11 +144,11 @@ class MeetingForm(_VersionedModelForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
-        units = inspection_selectors.units_to_name(user)
+        units = supervision_selectors.units_to_name(user)
         self.fields["attendees"].queryset = units
         self.fields["absentees"].queryset = units
         self.fields["projects"].queryset = projects_to_name(user)
-        self.fields["host"].queryset = inspection_selectors.leaders_to_name(user)
+        self.fields["host"].queryset = supervision_selectors.leaders_to_name(user)
         if not self.instance.pk and not self.is_bound:
             self.fields["held_on"].initial = timezone.localdate()
 
@@ -204,8 +204,8 @@ class IssueRowForm(forms.Form):
     def __init__(self, *args, user, projects: QuerySet[Project], decision: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
-        self.fields["unit"].queryset = inspection_selectors.supervised_units(user)
-        self.fields["leader"].queryset = inspection_selectors.leaders_to_name(user)
+        self.fields["unit"].queryset = supervision_selectors.supervised_units(user)
+        self.fields["leader"].queryset = supervision_selectors.leaders_to_name(user)
         if decision:
             self.fields["title"].label = _("task assigned")
             self.fields["unit"].label = _("owner unit")

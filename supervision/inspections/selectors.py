@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 
 from projects import selectors
-from projects.models import Project, Unit, UnitKind
 from supervision.models import Inspection, Issue, Meeting, ProjectNotice
 
 
@@ -71,38 +70,6 @@ def visible_notices(user) -> QuerySet[ProjectNotice]:
     if selectors.is_global(user):
         return ProjectNotice.objects.all()
     return ProjectNotice.objects.filter(project__in=selectors.visible_projects(user))
-
-
-def supervised_units(user) -> QuerySet[Unit]:
-    """Active units the user may organise an inspection or convene a meeting for."""
-    units = Unit.objects.active()
-    if selectors.is_global(user):
-        return units
-    return units.filter(_path_in(selectors.scope_paths(user, selectors.SUPERVISE_ROLES)))
-
-
-def referable_units(user) -> QuerySet[Unit]:
-    """Units the lists of inspections and meetings filter by: the user's, villages aside."""
-    return selectors.visible_units(user).filter(is_active=True).exclude(kind=UnitKind.VILLAGE)
-
-
-def units_to_name(user) -> QuerySet[Unit]:
-    """Units an inspection may visit and a meeting may name as attending or absent: those the
-    user supervises, villages aside (being marked absent is a supervisor's finding on a unit)."""
-    return supervised_units(user).exclude(kind=UnitKind.VILLAGE)
-
-
-def projects_to_name(user) -> QuerySet[Project]:
-    """Projects an inspection may visit (and score), a meeting put on its agenda and an issue
-    concern: those whose responsible unit the user supervises (a visit's score counts in that
-    unit's ranking; seeing a project as its township or a cooperating unit is not enough)."""
-    return selectors.supervised_projects(user)
-
-
-def leaders_to_name(user) -> QuerySet:
-    """Leaders a meeting may have as host or an issue as its leader: those of the counties (or
-    cities) of the units the user supervises, and above them."""
-    return selectors.leaders_of(selectors.jurisdiction_paths(user, selectors.SUPERVISE_ROLES))
 
 
 def _path_in(paths: Iterable[str]) -> Q:

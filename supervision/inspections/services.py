@@ -1,13 +1,13 @@
 """The only write path of inspections (督查检查), meetings (会议交办) and project notices
 (亮红牌/限期通知).
 
-The rules of ``supervision.services``: keyword-only functions ``<entity>_<action>(*, ..., actor)``
-that check rights by unit scope (a supervisor over the organising or convening unit; for a notice,
-over the project's lead unit), validate (``full_clean``) and save inside one transaction, raise the
-version on every change and record who did it, in the model's fields and in its history.
+The rules of ``supervision.issues.services``: keyword-only functions ``<entity>_<action>(*, ...,
+actor)`` that check rights by unit scope (a supervisor over the organising or convening unit; for a
+notice, over the project's lead unit), validate (``full_clean``) and save inside one transaction,
+raise the version on every change and record who did it, in the model's fields and in its history.
 Notifications go out once the transaction commits.
 
-Issues are raised only through ``supervision.services.issue_raise``. A batch of findings or
+Issues are raised only through ``supervision.issues.services.issue_raise``. A batch of findings or
 decisions becomes several issues in one transaction: every row is checked, and when one is bad
 nothing is written and each bad row's errors are reported (``RowErrors``).
 """
@@ -30,7 +30,8 @@ from projects import selectors
 from projects import services as project_services
 from projects.models import Leader, Project, Stage, Unit
 from projects.photos import inspect_photo, make_thumbnail
-from supervision.inspections import selectors as inspection_selectors
+from supervision import selectors as supervision_selectors
+from supervision.issues.services import issue_raise
 from supervision.models import (
     Inspection,
     InspectionPhoto,
@@ -43,7 +44,6 @@ from supervision.models import (
     ProjectNotice,
 )
 from supervision.notifications import notify
-from supervision.services import issue_raise
 from tracker import writes
 
 PHOTOS_PER_INSPECTION = 30
@@ -124,14 +124,14 @@ def _check_date(held_on: dt.date | None, errors: dict[str, str]) -> None:
 
 def _check_projects(actor, projects: list[Project], field: str, errors: dict[str, str]) -> None:
     ids = {p.pk for p in projects}
-    known = inspection_selectors.projects_to_name(actor).filter(pk__in=ids)
+    known = supervision_selectors.projects_to_name(actor).filter(pk__in=ids)
     if ids - set(known.values_list("pk", flat=True)):
         errors[field] = _("Name only projects you supervise.")
 
 
 def _check_units(actor, units: list[Unit], field: str, errors: dict[str, str]) -> None:
     ids = {u.pk for u in units}
-    known = inspection_selectors.units_to_name(actor).filter(pk__in=ids)
+    known = supervision_selectors.units_to_name(actor).filter(pk__in=ids)
     if ids - set(known.values_list("pk", flat=True)):
         errors[field] = _("Name only active units you supervise (no villages).")
 

@@ -26,10 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import AuthenticationFailed
 
 from projects import audit
-from projects.api.authentication import BearerTokenAuthentication
+from projects.api.authentication import request_user
 from projects.models import Project
 from projects.services import VersionConflict
 from projects.views.access import visible_project
@@ -333,24 +332,10 @@ def inspection_photo_remove(request: HttpRequest, pk: int, photo_pk: int) -> Htt
     return redirect(f"{reverse('inspection_detail', args=[pk])}#photos")
 
 
-def _photo_reader(request: HttpRequest):
-    """The browser session's user, or the user of a bearer API token (the API lists these
-    addresses); ``None`` when neither is given."""
-    if request.user.is_authenticated:
-        return request.user
-    if not request.headers.get("Authorization"):
-        return None
-    try:
-        found = BearerTokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return None
-    return found[0] if found else None
-
-
 @cache_control(private=True, max_age=3600)
 def inspection_photo(request: HttpRequest, photo_pk: int, variant: str) -> HttpResponse:
     """Photos are served through Django: only those who see the inspection see its photos."""
-    user = _photo_reader(request)
+    user = request_user(request)
     if user is None:
         if request.headers.get("Authorization"):
             return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="api"'})

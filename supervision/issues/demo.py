@@ -2,7 +2,7 @@
 asked for by units, at every stage of their life — open, being rectified, overdue and stepped up
 the ladder, rectified and waiting for verification, closed, declined — each with its timeline.
 
-Everything goes through ``supervision.services`` (so rights, timeline and history are real);
+Everything goes through ``supervision.issues.services`` (so rights, timeline and history are real);
 dates are then moved back so the ledger looks like months of work.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import F
 
 from projects.models import COUNTED_REPORT_STATUSES, Leader, Membership, ProgressReport, Role, Unit
-from supervision import services
+from supervision.issues import services as issue_services
 from supervision.models import (
     ExtensionRequest,
     Issue,
@@ -124,34 +124,38 @@ def _run(issue: Issue, steps: list[str], *, rng, supervisor, reporter, leader_us
     for step in steps:
         issue.refresh_from_db()
         if step == "respond":
-            services.issue_respond(issue=issue, actor=reporter, text=rng.choice(RESPONSES))
+            issue_services.issue_respond(issue=issue, actor=reporter, text=rng.choice(RESPONSES))
         elif step == "rectified":
-            services.issue_mark_rectified(issue=issue, actor=reporter, text=rng.choice(RECTIFIED))
+            issue_services.issue_mark_rectified(
+                issue=issue, actor=reporter, text=rng.choice(RECTIFIED)
+            )
         elif step == "close":
-            services.issue_close(issue=issue, actor=supervisor, note="经现场核实，同意销号。")
+            issue_services.issue_close(issue=issue, actor=supervisor, note="经现场核实，同意销号。")
         elif step == "send_back":
-            services.issue_send_back(
+            issue_services.issue_send_back(
                 issue=issue, actor=supervisor, reason="整改凭证不全，请补充后重新报送。"
             )
         elif step == "urge":
-            services.issue_urge(issue=issue, actor=supervisor, text="请加快整改进度，按期反馈。")
+            issue_services.issue_urge(
+                issue=issue, actor=supervisor, text="请加快整改进度，按期反馈。"
+            )
         elif step == "escalate":
-            services.issue_escalate(
+            issue_services.issue_escalate(
                 issue=issue, actor=supervisor, level=3, reason="多次催办进展缓慢，挂牌督办。"
             )
         elif step == "instruct" and leader_user is not None:
-            services.issue_instruct(
+            issue_services.issue_instruct(
                 issue=issue, actor=leader_user, text="请责任单位主要负责人亲自过问，限期解决。"
             )
         elif step == "urge_up":
-            services.issue_urge_up(
+            issue_services.issue_urge_up(
                 issue=issue,
                 actor=reporter,
                 text="该问题需相关部门配合，请县督查室督促协调。",
                 target_unit=other_unit,
             )
         elif step == "extension":
-            services.issue_request_extension(
+            issue_services.issue_request_extension(
                 issue=issue,
                 actor=reporter,
                 new_deadline=issue.deadline + dt.timedelta(days=20),
@@ -159,7 +163,7 @@ def _run(issue: Issue, steps: list[str], *, rng, supervisor, reporter, leader_us
             )
         elif step == "grant":
             request = issue.extensions.get(status="pending")
-            services.issue_decide_extension(
+            issue_services.issue_decide_extension(
                 request=request, actor=supervisor, grant=True, note="情况属实，同意延期。"
             )
 
@@ -234,7 +238,7 @@ def seed_ledger(*, today: dt.date, county: Unit, supervisor, rng: random.Random 
         reporter = _person(spec["unit"], Role.REPORTER) or _person(spec["unit"], Role.UNIT_HEAD)
         if reporter is None:
             continue
-        issue = services.issue_raise(
+        issue = issue_services.issue_raise(
             actor=supervisor,
             deadline=today + dt.timedelta(days=plan.days_given),
             description="",
@@ -269,7 +273,7 @@ def seed_ledger(*, today: dt.date, county: Unit, supervisor, rng: random.Random 
         reporter = _person(unit, Role.REPORTER)
         if reporter is None:
             continue
-        request = services.issue_request_help(
+        request = issue_services.issue_request_help(
             actor=reporter,
             requesting_unit=unit,
             title=title,
@@ -279,7 +283,7 @@ def seed_ledger(*, today: dt.date, county: Unit, supervisor, rng: random.Random 
             target_unit=departments[(n * 7 + 3) % len(departments)],
         )
         if n == 2:
-            services.issue_decline(
+            issue_services.issue_decline(
                 issue=request, actor=supervisor, reason="属单位自身职责范围，请自行协调解决。"
             )
         asked = today - dt.timedelta(days=2 + n)

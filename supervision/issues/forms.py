@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from projects import selectors as project_selectors
 from projects.models import Leader, Project, Unit, UnitKind
-from supervision.inspections import selectors as inspection_selectors
+from supervision import selectors as supervision_selectors
 from supervision.models import EscalationLevel, IssueCategory, IssueSource
 from supervision.selectors import UNIT_ROLES
 from tracker.dates import DATE_PICKER_ATTRS, PlausibleDateField
@@ -45,8 +45,8 @@ def _units(user, *, supervised: bool):
     """Units an issue may be raised against (those the user supervises) or asked for help on
     behalf of (the user's own), villages aside."""
     if supervised:
-        return inspection_selectors.units_to_name(user).order_by("path")
-    return inspection_selectors.referable_units(user).order_by("path")
+        return supervision_selectors.units_to_name(user).order_by("path")
+    return supervision_selectors.referable_units(user).order_by("path")
 
 
 def _units_to_push(user):
@@ -81,11 +81,11 @@ class IssueRaiseForm(LedgerForm):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = inspection_selectors.projects_to_name(user).order_by(
+        self.fields["project"].queryset = supervision_selectors.projects_to_name(user).order_by(
             "name"
         )
         self.fields["unit"].queryset = _units(user, supervised=True)
-        self.fields["leader"].queryset = inspection_selectors.leaders_to_name(user)
+        self.fields["leader"].queryset = supervision_selectors.leaders_to_name(user)
 
     def clean_deadline(self):
         deadline = self.cleaned_data["deadline"]
@@ -200,4 +200,4 @@ class AcceptForm(LedgerForm):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = _units(user, supervised=True)
-        self.fields["leader"].queryset = inspection_selectors.leaders_to_name(user)
+        self.fields["leader"].queryset = supervision_selectors.leaders_to_name(user)

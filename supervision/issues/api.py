@@ -1,6 +1,6 @@
 """The supervision ledger over the REST API (docs/api.md, "Issues"), under the rules of
 projects.api: bearer tokens or sessions, the same visibility and rights as the pages, every write
-through ``supervision.services``, ``ETag``/``If-Match`` on the issue's version.
+through ``supervision.issues.services``, ``ETag``/``If-Match`` on the issue's version.
 
 Each issue comes with its timeline (who did what, when) and its extension requests; attachments
 are listed with their download links. A response or a rectification may carry files: those two
@@ -39,8 +39,9 @@ from projects.api.resources import (
 )
 from projects.api.serializers import StrictSerializer
 from projects.models import Leader, Project, Unit, UnitKind
-from supervision import selectors, services
-from supervision.inspections import selectors as inspection_selectors
+from supervision import selectors
+from supervision import selectors as supervision_selectors
+from supervision.issues import services as issue_services
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     EscalationLevel,
@@ -184,8 +185,8 @@ class IssueRaiseSerializer(ScopedReferences, StrictSerializer):
         # the service's 403); the project and leader: those the caller may name.
         return {
             "unit": project_selectors.visible_units(user),
-            "project": inspection_selectors.projects_to_name(user),
-            "leader": inspection_selectors.leaders_to_name(user),
+            "project": supervision_selectors.projects_to_name(user),
+            "leader": supervision_selectors.leaders_to_name(user),
         }
 
 
@@ -243,7 +244,7 @@ class UrgeSerializer(ScopedReferences, TextSerializer):
     )
 
     def reference_scopes(self, user) -> dict:
-        return {"target_unit": inspection_selectors.supervised_units(user)}
+        return {"target_unit": supervision_selectors.supervised_units(user)}
 
 
 class UrgeUpSerializer(UrgeSerializer):
@@ -284,7 +285,7 @@ class AcceptSerializer(ScopedReferences, StrictSerializer):
     def reference_scopes(self, user) -> dict:
         return {
             "unit": project_selectors.visible_units(user),
-            "leader": inspection_selectors.leaders_to_name(user),
+            "leader": supervision_selectors.leaders_to_name(user),
         }
 
 
@@ -373,7 +374,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
 
     def create(self, request: Request) -> Response:
         data = dict(self._data(IssueRaiseSerializer))
-        issue = services.issue_raise(actor=request.user, **data)
+        issue = issue_services.issue_raise(actor=request.user, **data)
         return self.written(issue, created=True)
 
     @extend_schema(
@@ -384,7 +385,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
     @action(detail=False, methods=["post"], url_path="request-help")
     def request_help(self, request: Request) -> Response:
         data = dict(self._data(HelpRequestSerializer))
-        issue = services.issue_request_help(actor=request.user, **data)
+        issue = issue_services.issue_request_help(actor=request.user, **data)
         return self.written(issue, created=True)
 
     def _act(self, request: Request, serializer_class, call) -> Response:
@@ -400,7 +401,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             TextFilesSerializer,
-            lambda i, d, v: services.issue_respond(
+            lambda i, d, v: issue_services.issue_respond(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -411,7 +412,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             TextFilesSerializer,
-            lambda i, d, v: services.issue_mark_rectified(
+            lambda i, d, v: issue_services.issue_mark_rectified(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -424,7 +425,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             ExtensionAskSerializer,
-            lambda i, d, v: services.issue_request_extension(
+            lambda i, d, v: issue_services.issue_request_extension(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -438,7 +439,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
                 raise exceptions.ValidationError(
                     {"non_field_errors": [_("No extension request is waiting for a decision.")]}
                 )
-            services.issue_decide_extension(request=pending, actor=request.user, **data)
+            issue_services.issue_decide_extension(request=pending, actor=request.user, **data)
 
         return self._act(request, ExtensionDecisionSerializer, call)
 
@@ -448,7 +449,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             UrgeUpSerializer,
-            lambda i, d, v: services.issue_urge_up(
+            lambda i, d, v: issue_services.issue_urge_up(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -459,7 +460,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             UrgeSerializer,
-            lambda i, d, v: services.issue_urge(
+            lambda i, d, v: issue_services.issue_urge(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -470,7 +471,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             EscalateSerializer,
-            lambda i, d, v: services.issue_escalate(
+            lambda i, d, v: issue_services.issue_escalate(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -481,7 +482,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             NoteSerializer,
-            lambda i, d, v: services.issue_close(
+            lambda i, d, v: issue_services.issue_close(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -492,7 +493,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             ReasonSerializer,
-            lambda i, d, v: services.issue_send_back(
+            lambda i, d, v: issue_services.issue_send_back(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -503,7 +504,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             TextSerializer,
-            lambda i, d, v: services.issue_instruct(issue=i, actor=request.user, **d),
+            lambda i, d, v: issue_services.issue_instruct(issue=i, actor=request.user, **d),
         )
 
     @_action("Accept a unit's request onto the ledger (supervisors)", AcceptSerializer)
@@ -512,7 +513,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             AcceptSerializer,
-            lambda i, d, v: services.issue_accept(
+            lambda i, d, v: issue_services.issue_accept(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )
@@ -523,7 +524,7 @@ class IssueViewSet(VersionedMixin, ResourceViewSet):
         return self._act(
             request,
             ReasonSerializer,
-            lambda i, d, v: services.issue_decline(
+            lambda i, d, v: issue_services.issue_decline(
                 issue=i, actor=request.user, expected_version=v, **d
             ),
         )

@@ -1,8 +1,8 @@
 """The ledger pages (督查台账): the list with filters and its Excel export, raising an issue,
 asking the county for help, and one issue with its timeline and the actions the user may take.
 
-Every action is a POST that goes through ``supervision.services``; a refused or invalid action
-re-shows the issue page with the user's text kept and the error in Chinese.
+Every action is a POST that goes through ``supervision.issues.services``; a refused or invalid
+action re-shows the issue page with the user's text kept and the error in Chinese.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from projects.api.authentication import request_user
 from projects.services import VersionConflict
 from projects.views.edit import add_service_errors
-from supervision import forms, selectors, services
-from supervision.filters import filtered_issues
-from supervision.inspections.views import _photo_reader
+from supervision import selectors
+from supervision.issues import forms as issue_forms
+from supervision.issues import services as issue_services
+from supervision.issues.filters import filtered_issues
 from supervision.models import (
     ISSUE_ACTIVE_STATUSES,
     EscalationLevel,
@@ -219,11 +221,11 @@ def issue_export(request: HttpRequest) -> HttpResponse:
 def issue_create(request: HttpRequest) -> HttpResponse:
     if not selectors.can_raise_issues(request.user):
         raise PermissionDenied(_("Only a supervisor may put an issue on the ledger."))
-    form = forms.IssueRaiseForm(request.POST or None, user=request.user)
+    form = issue_forms.IssueRaiseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            issue = services.issue_raise(
+            issue = issue_services.issue_raise(
                 actor=request.user,
                 title=data["title"],
                 description=data["description"],
@@ -256,11 +258,11 @@ def issue_request_help(request: HttpRequest) -> HttpResponse:
     initial = {}
     if request.GET.get("project"):
         initial["project"] = request.GET["project"]
-    form = forms.HelpRequestForm(request.POST or None, user=request.user, initial=initial)
+    form = issue_forms.HelpRequestForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            issue = services.issue_request_help(
+            issue = issue_services.issue_request_help(
                 actor=request.user,
                 requesting_unit=data["requesting_unit"],
                 title=data["title"],
@@ -287,8 +289,8 @@ def issue_request_help(request: HttpRequest) -> HttpResponse:
 
 
 def _rights(user, issue: Issue) -> dict[str, bool]:
-    supervise = services.can_supervise_issue(user, issue)
-    unit = services.can_act_for_unit(user, issue)
+    supervise = issue_services.can_supervise_issue(user, issue)
+    unit = issue_services.can_act_for_unit(user, issue)
     active = issue.status in ISSUE_ACTIVE_STATUSES
     return {
         "respond": unit and active,
@@ -297,9 +299,9 @@ def _rights(user, issue: Issue) -> dict[str, bool]:
         "urge": supervise and active,
         "escalate": supervise and active and issue.level < EscalationLevel.ACCOUNTABILITY,
         "verify": supervise and issue.status == IssueStatus.RESOLVED,
-        "own_rectification": services.is_own_rectification(user, issue),
+        "own_rectification": issue_services.is_own_rectification(user, issue),
         "decide": supervise and issue.status == IssueStatus.PENDING,
-        "instruct": services.can_instruct(user, issue),
+        "instruct": issue_services.can_instruct(user, issue),
         "supervise": supervise,
     }
 
@@ -307,22 +309,22 @@ def _rights(user, issue: Issue) -> dict[str, bool]:
 def _action_forms(request: HttpRequest, issue: Issue, bound: tuple[str, object] | None = None):
     user = request.user
     made = {
-        "respond": forms.TextFilesForm(prefix="respond"),
-        "rectified": forms.TextFilesForm(prefix="rectified"),
-        "extension": forms.ExtensionRequestForm(prefix="extension"),
-        "urge_up": forms.UrgeUpForm(prefix="urge_up", unit=issue.unit),
-        "urge": forms.UrgeForm(prefix="urge", user=user),
-        "escalate": forms.EscalateForm(prefix="escalate", current=issue.level),
-        "close": forms.NoteForm(prefix="close"),
-        "send_back": forms.ReasonForm(prefix="send_back"),
-        "decide_extension": forms.ExtensionDecisionForm(prefix="decide_extension"),
-        "instruct": forms.InstructionForm(prefix="instruct"),
-        "accept": forms.AcceptForm(
+        "respond": issue_forms.TextFilesForm(prefix="respond"),
+        "rectified": issue_forms.TextFilesForm(prefix="rectified"),
+        "extension": issue_forms.ExtensionRequestForm(prefix="extension"),
+        "urge_up": issue_forms.UrgeUpForm(prefix="urge_up", unit=issue.unit),
+        "urge": issue_forms.UrgeForm(prefix="urge", user=user),
+        "escalate": issue_forms.EscalateForm(prefix="escalate", current=issue.level),
+        "close": issue_forms.NoteForm(prefix="close"),
+        "send_back": issue_forms.ReasonForm(prefix="send_back"),
+        "decide_extension": issue_forms.ExtensionDecisionForm(prefix="decide_extension"),
+        "instruct": issue_forms.InstructionForm(prefix="instruct"),
+        "accept": issue_forms.AcceptForm(
             prefix="accept",
             user=user,
             initial={"unit": issue.unit_id, "leader": issue.leader_id},
         ),
-        "decline": forms.ReasonForm(prefix="decline"),
+        "decline": issue_forms.ReasonForm(prefix="decline"),
     }
     if bound is not None:
         made[bound[0]] = bound[1]
@@ -374,22 +376,22 @@ def _pending_extension(issue: Issue) -> ExtensionRequest:
 # action → (form factory, service call, success message)
 ACTIONS = {
     "respond": (
-        lambda r, i, d, f: forms.TextFilesForm(d, f, prefix="respond"),
-        lambda r, i, c, v: services.issue_respond(
+        lambda r, i, d, f: issue_forms.TextFilesForm(d, f, prefix="respond"),
+        lambda r, i, c, v: issue_services.issue_respond(
             issue=i, actor=r.user, text=c["text"], files=c["files"], expected_version=v
         ),
         lambda: _("Your response is on the timeline."),
     ),
     "rectified": (
-        lambda r, i, d, f: forms.TextFilesForm(d, f, prefix="rectified"),
-        lambda r, i, c, v: services.issue_mark_rectified(
+        lambda r, i, d, f: issue_forms.TextFilesForm(d, f, prefix="rectified"),
+        lambda r, i, c, v: issue_services.issue_mark_rectified(
             issue=i, actor=r.user, text=c["text"], files=c["files"], expected_version=v
         ),
         lambda: _("Reported rectified: the supervision office will verify and close it."),
     ),
     "extension": (
-        lambda r, i, d, f: forms.ExtensionRequestForm(d, prefix="extension"),
-        lambda r, i, c, v: services.issue_request_extension(
+        lambda r, i, d, f: issue_forms.ExtensionRequestForm(d, prefix="extension"),
+        lambda r, i, c, v: issue_services.issue_request_extension(
             issue=i,
             actor=r.user,
             new_deadline=c["new_deadline"],
@@ -399,55 +401,55 @@ ACTIONS = {
         lambda: _("Extension requested."),
     ),
     "urge_up": (
-        lambda r, i, d, f: forms.UrgeUpForm(d, prefix="urge_up", unit=i.unit),
-        lambda r, i, c, v: services.issue_urge_up(
+        lambda r, i, d, f: issue_forms.UrgeUpForm(d, prefix="urge_up", unit=i.unit),
+        lambda r, i, c, v: issue_services.issue_urge_up(
             issue=i, actor=r.user, text=c["text"], target_unit=c["target_unit"], expected_version=v
         ),
         lambda: _("The supervision office has your request."),
     ),
     "urge": (
-        lambda r, i, d, f: forms.UrgeForm(d, prefix="urge", user=r.user),
-        lambda r, i, c, v: services.issue_urge(
+        lambda r, i, d, f: issue_forms.UrgeForm(d, prefix="urge", user=r.user),
+        lambda r, i, c, v: issue_services.issue_urge(
             issue=i, actor=r.user, text=c["text"], target_unit=c["target_unit"], expected_version=v
         ),
         lambda: _("Urged."),
     ),
     "escalate": (
-        lambda r, i, d, f: forms.EscalateForm(d, prefix="escalate", current=i.level),
-        lambda r, i, c, v: services.issue_escalate(
+        lambda r, i, d, f: issue_forms.EscalateForm(d, prefix="escalate", current=i.level),
+        lambda r, i, c, v: issue_services.issue_escalate(
             issue=i, actor=r.user, level=c["level"], reason=c["reason"], expected_version=v
         ),
         lambda: _("Escalated."),
     ),
     "close": (
-        lambda r, i, d, f: forms.NoteForm(d, prefix="close"),
-        lambda r, i, c, v: services.issue_close(
+        lambda r, i, d, f: issue_forms.NoteForm(d, prefix="close"),
+        lambda r, i, c, v: issue_services.issue_close(
             issue=i, actor=r.user, note=c["note"], expected_version=v
         ),
         lambda: _("Closed (销号)."),
     ),
     "send_back": (
-        lambda r, i, d, f: forms.ReasonForm(d, prefix="send_back"),
-        lambda r, i, c, v: services.issue_send_back(
+        lambda r, i, d, f: issue_forms.ReasonForm(d, prefix="send_back"),
+        lambda r, i, c, v: issue_services.issue_send_back(
             issue=i, actor=r.user, reason=c["reason"], expected_version=v
         ),
         lambda: _("Sent back to the unit."),
     ),
     "decide_extension": (
-        lambda r, i, d, f: forms.ExtensionDecisionForm(d, prefix="decide_extension"),
-        lambda r, i, c, v: services.issue_decide_extension(
+        lambda r, i, d, f: issue_forms.ExtensionDecisionForm(d, prefix="decide_extension"),
+        lambda r, i, c, v: issue_services.issue_decide_extension(
             request=_pending_extension(i), actor=r.user, grant=c["grant"], note=c["note"]
         ),
         lambda: _("Decision recorded."),
     ),
     "instruct": (
-        lambda r, i, d, f: forms.InstructionForm(d, prefix="instruct"),
-        lambda r, i, c, v: services.issue_instruct(issue=i, actor=r.user, text=c["text"]),
+        lambda r, i, d, f: issue_forms.InstructionForm(d, prefix="instruct"),
+        lambda r, i, c, v: issue_services.issue_instruct(issue=i, actor=r.user, text=c["text"]),
         lambda: _("Instruction recorded."),
     ),
     "accept": (
-        lambda r, i, d, f: forms.AcceptForm(d, prefix="accept", user=r.user),
-        lambda r, i, c, v: services.issue_accept(
+        lambda r, i, d, f: issue_forms.AcceptForm(d, prefix="accept", user=r.user),
+        lambda r, i, c, v: issue_services.issue_accept(
             issue=i,
             actor=r.user,
             unit=c["unit"],
@@ -459,8 +461,8 @@ ACTIONS = {
         lambda: _("Accepted: the issue is on the ledger."),
     ),
     "decline": (
-        lambda r, i, d, f: forms.ReasonForm(d, prefix="decline"),
-        lambda r, i, c, v: services.issue_decline(
+        lambda r, i, d, f: issue_forms.ReasonForm(d, prefix="decline"),
+        lambda r, i, c, v: issue_services.issue_decline(
             issue=i, actor=r.user, reason=c["reason"], expected_version=v
         ),
         lambda: _("Request declined."),
@@ -495,7 +497,7 @@ def issue_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def issue_attachment(request: HttpRequest, pk: int) -> HttpResponse:
     """A file of the timeline, for those who see the issue: the browser session's user, or the
     user of a bearer API token (the API lists these addresses)."""
-    user = _photo_reader(request)
+    user = request_user(request)
     if user is None:
         if request.headers.get("Authorization"):
             return HttpResponse(status=401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
