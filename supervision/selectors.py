@@ -107,8 +107,11 @@ def can_raise_issues(user) -> bool:
     return selectors.is_global(user) or bool(supervised_paths(user))
 
 
-def can_request_help(user) -> bool:
-
+def can_request_help(user, unit: Unit | None = None) -> bool:
+    """The user may ask the county for help (请求协调) on behalf of ``unit``: as one of its
+    people (UNIT_ROLES) or above it; with no unit, on behalf of any unit at all."""
+    if unit is not None:
+        return selectors.has_role_over(user, unit, UNIT_ROLES)
     return selectors.is_global(user) or bool(selectors.scope_paths(user, UNIT_ROLES))
 
 

@@ -491,7 +491,7 @@ class StageChangeRequestSerializer(StrictSerializer):
 
 
 def _visible_subject(user) -> dict[str, QuerySet]:
-    return {"project": visible_projects(user)}
+    return {"project": selectors.visible_projects(user)}
 
 
 class MilestoneCreateSerializer(ScopedReferences, StrictModelSerializer):
@@ -624,10 +624,6 @@ def read_only(name: str, serializer):
     )
 
 
-def visible_projects(user) -> QuerySet[Project]:
-    return selectors.visible_projects(user)
-
-
 class ResourceViewSet(IdempotentPostMixin, viewsets.ReadOnlyModelViewSet):
     """The base of the API's resources: every POST honours ``Idempotency-Key``."""
 
@@ -654,7 +650,7 @@ class LeaderViewSet(ResourceViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        projects = visible_projects(user)
+        projects = selectors.visible_projects(user)
         co_leading = Project.co_leaders.through.objects.filter(project__in=projects)
         return (
             Leader.objects.filter(is_active=True)
@@ -791,7 +787,7 @@ class ProjectViewSet(VersionedMixin, ValueRowsListMixin, ResourceViewSet):
 
     def get_queryset(self):
         return (
-            visible_projects(self.request.user)
+            selectors.visible_projects(self.request.user)
             .prefetch_related("tags", "cooperating_units", "co_leaders")
             .order_by("id")
         )
@@ -860,7 +856,7 @@ class MilestoneViewSet(VersionedMixin, ResourceViewSet):
 
     def get_queryset(self):
         return (
-            Milestone.objects.filter(project__in=visible_projects(self.request.user))
+            Milestone.objects.filter(project__in=selectors.visible_projects(self.request.user))
             .prefetch_related("revisions")
             .order_by("id")
         )
@@ -942,7 +938,7 @@ class ProgressReportViewSet(VersionedMixin, ResourceViewSet):
 
     def get_queryset(self):
         return ProgressReport.objects.filter(
-            project__in=visible_projects(self.request.user)
+            project__in=selectors.visible_projects(self.request.user)
         ).order_by("id")
 
     def create(self, request: Request) -> Response:
@@ -1082,7 +1078,7 @@ class ProjectFundingViewSet(VersionedMixin, ResourceViewSet):
 
     def get_queryset(self):
         return ProjectFunding.objects.filter(
-            project__in=visible_projects(self.request.user)
+            project__in=selectors.visible_projects(self.request.user)
         ).order_by("id")
 
     def create(self, request: Request) -> Response:
@@ -1233,9 +1229,9 @@ class StageChangeViewSet(ResourceViewSet):
     filterset_class = StageChangeFilterSet
 
     def get_queryset(self):
-        return StageChange.objects.filter(project__in=visible_projects(self.request.user)).order_by(
-            "id"
-        )
+        return StageChange.objects.filter(
+            project__in=selectors.visible_projects(self.request.user)
+        ).order_by("id")
 
 
 class SyncTooOld(exceptions.APIException):
@@ -1294,7 +1290,7 @@ class Oc4idsView(generics.GenericAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return visible_projects(self.request.user).order_by("id")
+        return selectors.visible_projects(self.request.user).order_by("id")
 
     @extend_schema(
         summary="OC4IDS project package of the visible projects",

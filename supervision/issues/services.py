@@ -88,10 +88,6 @@ def can_instruct(user, issue: Issue) -> bool:
     return selectors.has_role_over(user, issue.unit, INSTRUCT_ROLES)
 
 
-def can_request_help(user, unit: Unit) -> bool:
-    return selectors.has_role_over(user, unit, supervision_selectors.UNIT_ROLES)
-
-
 def is_own_rectification(user, issue: Issue) -> bool:
     """The user reported the issue rectified (the latest time) and so, duties being separated
     (TRACKER_SEPARATE_DUTIES), may not verify and close it."""
@@ -357,7 +353,7 @@ def issue_request_help(
     The request lands in the supervision office's queue (status pending) until a supervisor
     accepts it (with a responsible unit and deadline) or declines it.
     """
-    if not can_request_help(actor, requesting_unit):
+    if not supervision_selectors.can_request_help(actor, requesting_unit):
         raise PermissionDenied(_("You may only ask for help on behalf of your own unit."))
     description = _text(description, "description", _("Say what you need the county to do."))
     errors: dict[str, str] = {}
