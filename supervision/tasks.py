@@ -9,8 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone, translation
 
-from supervision import dashboard, notifications, rankings
+from supervision import notifications, rankings
 from supervision.alerts import scan_alerts as scan
+from supervision.dashboard import figures as dashboard_figures
 from supervision.models import RankingScheme
 from tracker import periods
 
@@ -60,7 +61,7 @@ def refresh_dashboards(today: str | None = None) -> int:
     replaced)."""
 
     day = dt.date.fromisoformat(today) if today else timezone.localdate()
-    return dashboard.refresh(day)
+    return dashboard_figures.refresh(day)
 
 
 # --- notifications (docs/notifications.md) -----------------------------------------------------

@@ -41,6 +41,6 @@ urlpatterns = [
         name="issue_attachment",
     ),
     path("", include("supervision.inspections.urls")),
-    path("", include("supervision.urls_dashboard")),
+    path("", include("supervision.dashboard.urls")),
     path("", include("supervision.urls_bulletins")),
 ]

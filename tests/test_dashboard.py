@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from projects import services
 from projects.models import Project, Stage
-from supervision import dashboard, rankings
+from supervision import rankings
+from supervision.dashboard import figures as dashboard_figures
 from supervision.issues import services as ledger
 from supervision.models import (
     Alert,
@@ -236,7 +237,7 @@ def world(today, county, unit_a, unit_b, reporter_a, reporter_b, supervisor, hea
 
 
 def test_every_figure_of_a_known_county(world, county, unit_a, unit_b, today):
-    data = dashboard.compute(today)[county.pk]
+    data = dashboard_figures.compute(today)[county.pk]
     assert data["through"] == dt.date(2026, 10, 31)
     assert data["projects"] == {"count": 5, "total_investment": Decimal("43000.00")}
     assert data["investment"] == {
@@ -333,19 +334,19 @@ def test_every_figure_of_a_known_county(world, county, unit_a, unit_b, today):
     assert data["monthly"][9]["last_year"] == Decimal("150.00")
     assert data["monthly"][9]["schedule"] == Decimal("1915.62")  # 2300 × 304/365
     # A department's scope is its own projects.
-    a = dashboard.compute(today)[unit_a.pk]
+    a = dashboard_figures.compute(today)[unit_a.pk]
     assert a["projects"]["count"] == 3
     assert a["investment"]["ytd"] == Decimal("600.00")
     assert a["issues"]["overdue"] == 1
     # No report at all last year: no figure to compare with, rather than a zero.
-    b = dashboard.compute(today)[unit_b.pk]
+    b = dashboard_figures.compute(today)[unit_b.pk]
     assert b["investment"]["last_year_ytd"] is None
     assert b["investment"]["growth"] is None
     assert b["monthly"][9]["last_year"] is None
 
 
 def test_an_earlier_date_sees_the_county_as_it_was(world, county):
-    data = dashboard.compute(dt.date(2026, 3, 5))[county.pk]
+    data = dashboard_figures.compute(dt.date(2026, 3, 5))[county.pk]
     assert data["through"] == dt.date(2026, 2, 28)
     assert data["progress"]["started"] == 1  # only the road had started on 1 March
     assert data["projects"]["count"] == 6  # the cancelled project was still live
@@ -353,14 +354,14 @@ def test_an_earlier_date_sees_the_county_as_it_was(world, county):
     assert data["funnel"]["started"] == 0
     assert data["investment"]["ytd"] == Decimal("0.00")
     assert data["lights"] == {"red": 0, "yellow": 0, "green": 6}
-    mid_november = dashboard.compute(dt.date(2026, 11, 12))[county.pk]
+    mid_november = dashboard_figures.compute(dt.date(2026, 11, 12))[county.pk]
     assert mid_november["lights"] == {"red": 2, "yellow": 0, "green": 3}
 
 
 def test_refresh_is_idempotent_and_the_page_reads_the_stored_row(
     world, client, leader, county, today
 ):
-    assert dashboard.refresh(today) == dashboard.refresh(today)
+    assert dashboard_figures.refresh(today) == dashboard_figures.refresh(today)
     rows = DashboardSnapshot.objects.filter(date=today)
     assert rows.count() == rows.values("unit").distinct().count() > 0
     stored = DashboardSnapshot.objects.get(unit=county, date=today)
@@ -468,7 +469,7 @@ def test_the_page_keeps_a_fixed_number_of_queries(
     world, client, leader, county, reporter_a, unit_a, today
 ):
     client.force_login(leader)
-    dashboard.refresh(today)
+    dashboard_figures.refresh(today)
     few = count_queries(client, "/dashboard/")
     scorecard = count_queries(client, f"/units/{unit_a.pk}/")
     for n in range(12):
@@ -476,7 +477,7 @@ def test_the_page_keeps_a_fixed_number_of_queries(
             actor=reporter_a, lead_unit=unit_a, name=f"新项目{n}", category="energy"
         )
         _alert(project, "red", "2026-11-05T09:00")
-    dashboard.refresh(today)
+    dashboard_figures.refresh(today)
     assert count_queries(client, "/dashboard/") == few <= 12
     assert count_queries(client, f"/units/{unit_a.pk}/") == scorecard <= 16
 
@@ -596,7 +597,7 @@ def test_a_day_before_the_unit_has_data_is_refused_and_nothing_is_computed(
     world, client, leader, county, supervisor
 ):
     # The county's first project was registered on 5 January 2026.
-    assert dashboard.data_since(county) == dt.date(2026, 1, 5)
+    assert dashboard_figures.data_since(county) == dt.date(2026, 1, 5)
     client.force_login(leader)
     page = client.get("/dashboard/", {"unit": county.pk, "date": "2026-01-04"})
     assert page.status_code == 400

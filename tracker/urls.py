@@ -28,7 +28,7 @@ urlpatterns = [
     path("api/v1/", include("supervision.api_notifications")),
     path("api/v1/", include("supervision.issues.api")),
     path("api/v1/", include("supervision.inspections.api")),
-    path("api/v1/", include("supervision.api_dashboard")),
+    path("api/v1/", include("supervision.dashboard.api")),
     path("api/", include("projects.api.urls")),
     path("health/", views.health, name="health"),
     path("", include("supervision.urls")),

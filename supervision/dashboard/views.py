@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 
 from projects import selectors as project_selectors
 from projects.models import Light, Target, TargetMetric, Unit, path_ids
-from supervision import dashboard, dashboard_view, selectors
+from supervision import selectors
+from supervision.dashboard import figures as dashboard_figures
+from supervision.dashboard import presenter as dashboard_presenter
 from supervision.models import ISSUE_ACTIVE_STATUSES, RankingEntry, SnapshotStatus
 from tracker import spreadsheets
 from tracker.spreadsheets import Column
@@ -34,11 +36,11 @@ def _unit_trail(user, unit: Unit) -> tuple[list[Unit], list[Unit]]:
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     try:
-        unit, day, snapshot = dashboard_view.load(request.user, request.GET)
-    except (dashboard_view.BadInput, dashboard.TooManyComputations) as exc:
+        unit, day, snapshot = dashboard_presenter.load(request.user, request.GET)
+    except (dashboard_presenter.BadInput, dashboard_figures.TooManyComputations) as exc:
         # Say why, and show today's figures (never throttled) instead.
-        if isinstance(exc, dashboard.TooManyComputations):
-            messages.error(request, dashboard_view.too_many_message(exc))
+        if isinstance(exc, dashboard_figures.TooManyComputations):
+            messages.error(request, dashboard_presenter.too_many_message(exc))
             status = 429
         else:
             messages.error(request, str(exc))
@@ -46,13 +48,13 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params.pop("date", None)
         if params.get("unit", "").isdigit() or not params.get("unit"):
-            unit, day, snapshot = dashboard_view.load(request.user, params)
+            unit, day, snapshot = dashboard_presenter.load(request.user, params)
         else:
-            unit, day, snapshot = dashboard_view.load(request.user, {})
+            unit, day, snapshot = dashboard_presenter.load(request.user, {})
     else:
         status = 200
     ancestors, children = _unit_trail(request.user, unit)
-    shown = dashboard_view.present(snapshot.data, unit)
+    shown = dashboard_presenter.present(snapshot.data, unit)
     context = {
         "unit": unit,
         "day": day,
@@ -63,7 +65,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "data": snapshot.data,
         "ancestors": ancestors,
         "children": children,
-        "rankings": dashboard_view.latest_rankings(request.user, unit, day),
+        "rankings": dashboard_presenter.latest_rankings(request.user, unit, day),
         **shown,
     }
     return render(request, "supervision/dashboard.html", context, status=status)
@@ -75,17 +77,17 @@ def dashboard_refresh(request: HttpRequest) -> HttpResponse:
     """Recompute the figures of the unit's subtree for the day now (the nightly job does it for
     everyone)."""
     try:
-        unit, day = dashboard_view.choose(request.user, request.POST)
-    except dashboard_view.BadInput as exc:
+        unit, day = dashboard_presenter.choose(request.user, request.POST)
+    except dashboard_presenter.BadInput as exc:
         messages.error(request, str(exc))
         return redirect("dashboard")
     try:
-        dashboard.recompute_for(request.user, day, unit)
-    except dashboard.NoDataYet as exc:
-        messages.error(request, dashboard_view.no_data_message(exc))
+        dashboard_figures.recompute_for(request.user, day, unit)
+    except dashboard_figures.NoDataYet as exc:
+        messages.error(request, dashboard_presenter.no_data_message(exc))
         return redirect("dashboard")
-    except dashboard.TooManyComputations as exc:
-        messages.error(request, dashboard_view.too_many_message(exc))
+    except dashboard_figures.TooManyComputations as exc:
+        messages.error(request, dashboard_presenter.too_many_message(exc))
     else:
         messages.success(request, _("The figures were recomputed."))
     return redirect(f"{request.path.rsplit('refresh/', 1)[0]}?unit={unit.pk}&date={day:%Y-%m-%d}")
@@ -101,17 +103,17 @@ def _number(value) -> Decimal | int | None:
 def dashboard_export(request: HttpRequest) -> HttpResponse:
     """The dashboard's figures as an .xlsx: the same stored numbers as the page and the API."""
     try:
-        unit, day, snapshot = dashboard_view.load(request.user, request.GET)
-    except dashboard_view.BadInput as exc:
+        unit, day, snapshot = dashboard_presenter.load(request.user, request.GET)
+    except dashboard_presenter.BadInput as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    except dashboard.TooManyComputations as exc:
+    except dashboard_figures.TooManyComputations as exc:
         return HttpResponse(
-            dashboard_view.too_many_message(exc),
+            dashboard_presenter.too_many_message(exc),
             status=429,
             content_type="text/plain; charset=utf-8",
             headers={"Retry-After": str(exc.wait)},
         )
-    shown = dashboard_view.present(snapshot.data, unit)
+    shown = dashboard_presenter.present(snapshot.data, unit)
     book = spreadsheets.Spreadsheet()
     sheet = book.sheet(
         _("Overview"), [Column(_("figure")), Column(_("value")), Column(_("unit of measure"))]
@@ -215,7 +217,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     if unit is None:
         raise Http404
     today = timezone.localdate()
-    snapshot = dashboard.snapshot_for(unit, today)
+    snapshot = dashboard_figures.snapshot_for(unit, today)
     light_order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2}
     projects = list(
         project_selectors.visible_projects(request.user)
@@ -238,7 +240,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
             "label": metric_labels.get(t.metric, t.metric),
             "target": t.target_value,
             "actual": t.actual_value,
-            "rate": dashboard.share(t.actual_value, t.target_value),
+            "rate": dashboard_figures.share(t.actual_value, t.target_value),
             "count": t.metric in ("projects_started", "projects_signed"),
         }
         for t in targets
@@ -269,7 +271,7 @@ def unit_scorecard(request: HttpRequest, pk: int) -> HttpResponse:
         .exclude(stage="cancelled")
         .count()
     )
-    shown = dashboard_view.present(snapshot.data, unit)
+    shown = dashboard_presenter.present(snapshot.data, unit)
     return render(
         request,
         "supervision/unit_scorecard.html",

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from projects import selectors as project_selectors
 from projects.models import Category, ProjectLevel, TargetMetric, Tier, Unit, path_ids
-from supervision import dashboard, selectors
+from supervision import selectors
+from supervision.dashboard import figures as dashboard_figures
 from supervision.models import (
     DashboardSnapshot,
     EscalationLevel,
@@ -386,7 +387,7 @@ def present(data: dict, unit: Unit) -> dict:
     }
 
 
-def no_data_message(exc: dashboard.NoDataYet) -> str:
+def no_data_message(exc: dashboard_figures.NoDataYet) -> str:
     if exc.first_day is None:
         return _("The platform holds no data for %(unit)s yet: only today's figures exist.") % {
             "unit": exc.unit.display_name
@@ -397,7 +398,7 @@ def no_data_message(exc: dashboard.NoDataYet) -> str:
     }
 
 
-def too_many_message(exc: dashboard.TooManyComputations) -> str:
+def too_many_message(exc: dashboard_figures.TooManyComputations) -> str:
     return _(
         "Figures of a day not computed before are worked out at most %(count)d times a minute "
         "for each person. Try again in %(seconds)d seconds."
@@ -406,10 +407,10 @@ def too_many_message(exc: dashboard.TooManyComputations) -> str:
 
 def load(user, params) -> tuple[Unit, dt.date, DashboardSnapshot]:
     """The unit, the day and their figures; BadInput for a day before the unit's data, and
-    dashboard.TooManyComputations when the user's budget of cold computations is spent."""
+    dashboard_figures.TooManyComputations when the user's budget of cold computations is spent."""
     unit, day = choose(user, params)
     try:
-        snapshot = dashboard.snapshot_for(unit, day, user=user)
-    except dashboard.NoDataYet as exc:
+        snapshot = dashboard_figures.snapshot_for(unit, day, user=user)
+    except dashboard_figures.NoDataYet as exc:
         raise BadInput("date", no_data_message(exc)) from None
     return unit, day, snapshot

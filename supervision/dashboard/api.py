@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from projects.api.serializers import ErrorSerializer
 from projects.api.views import ERRORS
-from supervision import dashboard_view
-from supervision.dashboard import TooManyComputations
+from supervision.dashboard import presenter as dashboard_presenter
+from supervision.dashboard.figures import TooManyComputations
 
 
 class ComputationsThrottled(exceptions.APIException):
@@ -48,18 +48,20 @@ class ComputationsThrottled(exceptions.APIException):
 @api_view(["GET"])
 def dashboard(request: Request) -> Response:
     try:
-        unit, day, snapshot = dashboard_view.load(request.user, request.query_params)
-    except dashboard_view.BadInput as exc:
+        unit, day, snapshot = dashboard_presenter.load(request.user, request.query_params)
+    except dashboard_presenter.BadInput as exc:
         raise exceptions.ValidationError({exc.field: [str(exc)]}) from None
     except TooManyComputations as exc:
-        raise ComputationsThrottled(dashboard_view.too_many_message(exc), wait=exc.wait) from None
+        raise ComputationsThrottled(
+            dashboard_presenter.too_many_message(exc), wait=exc.wait
+        ) from None
     rankings = [
         {
             **board,
             "own": _ranked(board["own"]) if board["own"] else None,
             "entries": [_ranked(e) for e in board["entries"]],
         }
-        for board in dashboard_view.latest_rankings(request.user, unit, day)
+        for board in dashboard_presenter.latest_rankings(request.user, unit, day)
     ]
     return Response(
         {
