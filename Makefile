@@ -76,6 +76,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(DEMO_ENV) $(VENV)/bin/mypy
 	$(DEMO_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 # The suite runs in parallel, one pytest-xdist worker per core (at most 8: each worker has a test

@@ -13,29 +13,33 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import TargetMetric
 
+# A text shown to people: translated when it is shown (gettext_lazy), so a lazy string.
+Text = str | Promise
+
 
 @dataclass(frozen=True)
 class RuleSpec:
     key: str
-    label: str
-    measure: str
+    label: Text
+    measure: Text
     yellow_at: Decimal
     red_at: Decimal
-    help: str = ""
+    help: Text = ""
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     key: str
-    label: str
-    measure: str  # shown after the value: "%", "万元", "个"
+    label: Text
+    measure: Text  # shown after the value: "%", "万元", "个"
     higher_is_better: bool
-    help: str = ""
+    help: Text = ""
 
 
 def spec_fields(spec: RuleSpec | MetricSpec) -> dict[str, object]:

@@ -12,7 +12,7 @@ it (scores, photos, issues raised in a meeting) does too (``touch``), so that ET
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from django.db import models
 from django.db.models import F, QuerySet
@@ -20,6 +20,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 Record = TypeVar("Record", bound=models.Model)
+
+
+class Versioned(Protocol):
+    """A record with a ``version`` field (the models say so in their fields, not in a base)."""
+
+    version: int
+
+
+def _version(instance: models.Model) -> int:
+    return cast(Versioned, instance).version
+
+
+def _next_version(instance: models.Model) -> None:
+    cast(Versioned, instance).version += 1
 
 
 class VersionConflict(Exception):
@@ -33,7 +47,7 @@ class VersionConflict(Exception):
                 "This record was changed by someone else (version %(current)d, you edited "
                 "version %(expected)d). Reload it and apply your change again."
             )
-            % {"current": instance.version, "expected": expected}
+            % {"current": _version(instance), "expected": expected}
         )
 
 
@@ -43,7 +57,7 @@ def is_versioned(instance: models.Model) -> bool:
 
 def check_version(instance: models.Model, expected_version: int | None) -> None:
     """Refuse a write made against another version than the record's (None: not asked)."""
-    if expected_version is not None and instance.version != expected_version:
+    if expected_version is not None and _version(instance) != expected_version:
         raise VersionConflict(instance, expected_version)
 
 
@@ -65,8 +79,9 @@ def save(instance: models.Model, actor, **kwargs: Any) -> None:
     version."""
     instance.full_clean()
     if is_versioned(instance) and not instance._state.adding:
-        instance.version += 1
-    instance._history_user = actor  # read by django-simple-history, also for the M2M rows
+        _next_version(instance)
+    # Read by django-simple-history, also for the M2M rows.
+    setattr(instance, "_history_user", actor)  # noqa: B010 (an attribute models do not declare)
     instance.save(**kwargs)
 
 
@@ -76,4 +91,4 @@ def touch(instance: models.Model) -> None:
     type(instance)._default_manager.filter(pk=instance.pk).update(
         version=F("version") + 1, updated_at=timezone.now()
     )
-    instance.version += 1
+    _next_version(instance)
