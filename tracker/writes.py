@@ -12,6 +12,7 @@ it (scores, photos, issues raised in a meeting) does too (``touch``), so that ET
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol, TypeVar, cast
 
 from django.db import models
@@ -52,7 +53,12 @@ class VersionConflict(Exception):
 
 
 def is_versioned(instance: models.Model) -> bool:
-    return any(field.name == "version" for field in instance._meta.concrete_fields)
+    return _has_version_field(type(instance))
+
+
+@functools.cache
+def _has_version_field(model: type[models.Model]) -> bool:
+    return any(field.name == "version" for field in model._meta.concrete_fields)
 
 
 def check_version(instance: models.Model, expected_version: int | None) -> None:

@@ -8,17 +8,10 @@ is seen by whoever sees its project. Only supervisors over the organising unit w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.db.models import Q, QuerySet
 
 from projects import selectors
 from supervision.models import Inspection, Issue, Meeting, ProjectNotice
-
-
-def _under(field: str, paths: Iterable[str]) -> Q:
-    """``field`` (a unit) lies in one of the subtrees ``paths``."""
-    return selectors.under(paths, f"{field}__path")
 
 
 def visible_inspections(user) -> QuerySet[Inspection]:
@@ -27,19 +20,15 @@ def visible_inspections(user) -> QuerySet[Inspection]:
     paths = selectors.scope_paths(user)
     if not paths:
         return Inspection.objects.none()
+    in_scope = selectors.under(paths, "unit__path")  # a unit in one of the user's subtrees
     through = Inspection.units_visited.through.objects
-    visited_units = through.filter(_under("unit", paths)).values("inspection_id")
+    visited_units = through.filter(in_scope).values("inspection_id")
     visited_projects = Inspection.projects.through.objects.filter(
         project__in=selectors.visible_projects(user)
     ).values("inspection_id")
-    raised = Issue.objects.filter(_under("unit", paths), inspection__isnull=False).values(
-        "inspection_id"
-    )
+    raised = Issue.objects.filter(in_scope, inspection__isnull=False).values("inspection_id")
     return Inspection.objects.filter(
-        _under("unit", paths)
-        | Q(pk__in=visited_units)
-        | Q(pk__in=visited_projects)
-        | Q(pk__in=raised)
+        in_scope | Q(pk__in=visited_units) | Q(pk__in=visited_projects) | Q(pk__in=raised)
     )
 
 
@@ -49,20 +38,15 @@ def visible_meetings(user) -> QuerySet[Meeting]:
     paths = selectors.scope_paths(user)
     if not paths:
         return Meeting.objects.none()
-    attending = Meeting.attendees.through.objects.filter(_under("unit", paths)).values("meeting_id")
-    absent = Meeting.absentees.through.objects.filter(_under("unit", paths)).values("meeting_id")
+    in_scope = selectors.under(paths, "unit__path")  # a unit in one of the user's subtrees
+    attending = Meeting.attendees.through.objects.filter(in_scope).values("meeting_id")
+    absent = Meeting.absentees.through.objects.filter(in_scope).values("meeting_id")
     agenda = Meeting.projects.through.objects.filter(
         project__in=selectors.visible_projects(user)
     ).values("meeting_id")
-    decided = Issue.objects.filter(_under("unit", paths), meeting__isnull=False).values(
-        "meeting_id"
-    )
+    decided = Issue.objects.filter(in_scope, meeting__isnull=False).values("meeting_id")
     return Meeting.objects.filter(
-        _under("unit", paths)
-        | Q(pk__in=attending)
-        | Q(pk__in=absent)
-        | Q(pk__in=agenda)
-        | Q(pk__in=decided)
+        in_scope | Q(pk__in=attending) | Q(pk__in=absent) | Q(pk__in=agenda) | Q(pk__in=decided)
     )
 
 
@@ -70,7 +54,3 @@ def visible_notices(user) -> QuerySet[ProjectNotice]:
     if selectors.is_global(user):
         return ProjectNotice.objects.all()
     return ProjectNotice.objects.filter(project__in=selectors.visible_projects(user))
-
-
-def _path_in(paths: Iterable[str]) -> Q:
-    return selectors.under(paths)
